@@ -6,6 +6,9 @@ build their own generator from it.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import numpy as np
 import torch
 
@@ -28,3 +31,14 @@ def torch_generator(seed: int) -> torch.Generator:
     gen = torch.Generator()
     gen.manual_seed(int(seed))
     return gen
+
+
+@contextlib.contextmanager
+def torch_seeded(seed: int) -> Iterator[None]:
+    """Run a block with torch's global RNG seeded by ``seed``, restoring the caller's state afterwards.
+
+    Module initialisation and dropout draw from torch's global RNG; this scopes that to one run.
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(seed))
+        yield

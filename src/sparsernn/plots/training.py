@@ -1,0 +1,27 @@
+"""Accuracy against epochs for the runs of a study."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from sparsernn.plots.style import new_figure, save
+
+
+def plot_training_curves(metrics: pd.DataFrame, labels: dict[str, str], path: str | Path) -> Path:
+    """Test accuracy per epoch of each run (``metrics`` in the long format of ``load_metrics``).
+
+    ``labels`` maps run ids to legend labels. Phases (dense, finetune, ...) follow one another on
+    the x axis.
+    """
+    fig, ax = new_figure()
+    acc = metrics[(metrics["name"] == "accuracy") & metrics["epoch"].notna()]
+    for run, group in acc.groupby("run", sort=True):
+        ax.plot(range(1, len(group) + 1), group["value"].to_numpy(), marker=".", label=labels.get(run, run))
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("test accuracy")
+    ax.grid(alpha=0.3)
+    if len(labels) <= 12:
+        ax.legend(fontsize="small")
+    return save(fig, path)

@@ -1,0 +1,53 @@
+"""What a run produces, collected in memory by the worker and written to the store by the driver.
+
+Keeping the worker side free of file writes means a sweep backend (process pool, Ray) only has to
+ship a :class:`RunResult` back; the driver alone writes run folders, so a crash can never leave two
+writers on one folder.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sparsernn.studies.config import RunConfig
+
+
+class Recorder:
+    """Collects metric rows and artifact files of one run (the only mutable object of a run)."""
+
+    def __init__(self, *, progress: bool = False) -> None:
+        self.progress = progress
+        self.rows: list[dict[str, Any]] = []
+        self.files: dict[str, bytes] = {}
+
+    def log(self, values: Mapping[str, float], **index: Any) -> None:
+        """Record ``values`` (name → number) at ``index`` (e.g. ``epoch=3, split="test"``)."""
+        clean = {name: _number(v) for name, v in values.items()}
+        self.rows.append({**index, "values": clean})
+
+    def add_file(self, name: str, data: bytes) -> None:
+        """Attach a file (e.g. ``model.safetensors``) written into the run folder by the store."""
+        if "/" in name or name.startswith(".") or name in {"config.json", "summary.json", "metrics.jsonl"}:
+            raise ValueError(f"invalid artifact name {name!r}")
+        self.files[name] = data
+
+
+def _number(value: Any) -> float | None:
+    value = float(value)
+    return None if math.isnan(value) else value
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """The outcome of one run: ``status`` is ``"ok"`` or ``"failed"`` (then ``reason`` says why)."""
+
+    config: RunConfig
+    status: str
+    summary: dict[str, Any]
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    files: dict[str, bytes] = field(default_factory=dict)
+    reason: str = ""
+    wall_s: float = 0.0

@@ -1,0 +1,72 @@
+"""``sparsernn report``: figures and ``summary.md`` for every study in a results folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from sparsernn.errors import DataError
+from sparsernn.plots import plot_training_curves
+from sparsernn.results import load, load_metrics
+from sparsernn.results.store import write_atomic
+from sparsernn.studies.protocols import get_protocol
+from sparsernn.studies.tables import markdown_table
+
+OVERVIEW = ["run", "status", "model.cell", "wall_s"]
+SCORES = ["dense_accuracy", "test_accuracy", "final_accuracy", "density", "final_density"]
+
+
+def _varying(runs: pd.DataFrame) -> list[str]:
+    """Config columns whose value differs between runs (what a sweep changed)."""
+    config = [c for c in runs.columns if c.split(".")[0] in ("data", "model", "train", "params")]
+    return [c for c in config if runs[c].astype(str).nunique() > 1]
+
+
+def _overview(runs: pd.DataFrame) -> list[str]:
+    columns = [c for c in [*OVERVIEW, *_varying(runs), *SCORES] if c in runs.columns]
+    columns = list(dict.fromkeys(columns))
+    lines = markdown_table(runs.sort_values("run")[columns])
+    failed = runs[runs["status"] == "failed"]
+    for row in failed.to_dict("records"):
+        lines.append(f"\n- failed run {row['run']}: {str(row.get('reason', '')).splitlines()[0]}")
+    return lines
+
+
+def _study_section(study: str, runs: pd.DataFrame, metrics: pd.DataFrame, out: Path) -> list[str]:
+    protocol = str(runs["protocol"].iloc[0])
+    lines = [f"## Study `{study}` — protocol `{protocol}`, {len(runs)} runs", ""]
+    lines += _overview(runs)
+    mine = metrics[metrics["run"].isin(runs["run"]) & (metrics["study"] == study)]
+    if "epoch" in mine.columns and not mine.empty:
+        labels = {r["run"]: f"{r.get('model.cell', '')} {r['run']}" for r in runs.to_dict("records")}
+        path = plot_training_curves(mine, labels, out / f"training_{study}.png")
+        lines += ["", f"![training curves of {study}]({path.name})", ""]
+    reporter = get_protocol(protocol).report
+    if reporter is not None:
+        ok = runs[runs["status"] == "ok"]
+        lines += reporter(ok, mine[mine["run"].isin(ok["run"])], out)
+    return lines
+
+
+def write_report(root: str | Path, out: str | Path | None = None, *, study: str | None = None) -> Path:
+    """Write figures and ``summary.md`` for the complete runs under ``root``; return the summary's path.
+
+    ``study`` restricts the report to one study; ``out`` defaults to ``<root>/report``.
+    """
+    root = Path(root)
+    out = Path(out) if out is not None else root / "report"
+    runs = load(root)
+    if study is not None and not runs.empty:
+        runs = runs[runs["study"] == study]
+    if runs.empty:
+        raise DataError(f"no complete runs under {root}" + (f" for study {study!r}" if study else ""))
+    metrics = load_metrics(root)
+    out.mkdir(parents=True, exist_ok=True)
+    lines = ["# sparsernn report", "", f"Results folder: `{root}`, {len(runs)} complete runs.", ""]
+    for study, group in runs.groupby("study", sort=True):
+        lines += _study_section(str(study), group, metrics, out)
+        lines.append("")
+    path = out / "summary.md"
+    write_atomic(path, "\n".join(lines).encode())
+    return path

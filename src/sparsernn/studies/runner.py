@@ -1,0 +1,40 @@
+"""Executing one run: seeds, protocol lookup, failure capture. This is what a worker calls."""
+
+from __future__ import annotations
+
+import time
+import traceback
+
+from sparsernn.errors import SparsernnError
+from sparsernn.studies.config import RunConfig
+from sparsernn.studies.protocols import get_protocol, parse_params
+from sparsernn.studies.recorder import Recorder, RunResult
+
+
+def execute(config: RunConfig, *, progress: bool = False) -> RunResult:
+    """Run ``config`` to completion and return its result; never raises for a failing run.
+
+    A user error (:class:`~sparsernn.errors.SparsernnError`, e.g. a diverging loss) or an unexpected
+    exception marks the run ``failed`` with the reason, so a sweep goes on with the other runs.
+    """
+    start = time.perf_counter()
+    recorder = Recorder(progress=progress)
+    protocol = get_protocol(config.protocol)
+    params = parse_params(config)
+    try:
+        summary = protocol.run(config, params, recorder)
+        status, reason = "ok", ""
+    except SparsernnError as error:
+        summary, status, reason = {}, "failed", f"{type(error).__name__}: {error}"
+    except Exception as error:  # a bug must not take the whole sweep down; keep the traceback
+        summary, status = {}, "failed"
+        reason = f"{type(error).__name__}: {error}\n{traceback.format_exc(limit=8)}"
+    return RunResult(
+        config=config,
+        status=status,
+        summary=summary,
+        rows=recorder.rows,
+        files=recorder.files if status == "ok" else {},
+        reason=reason,
+        wall_s=time.perf_counter() - start,
+    )

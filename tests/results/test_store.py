@@ -1,0 +1,90 @@
+"""The run store: folder layout, atomic completion, resume after a crash, tidy loading."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from sparsernn.errors import DataError
+from sparsernn.results import complete_runs, is_complete, load, load_metrics, run_dir, write_run
+from sparsernn.studies.config import make_config, run_hash
+from sparsernn.studies.recorder import Recorder, RunResult
+
+
+def _result(seed=0, status="ok", cell="gru", accuracy=0.5):
+    config = make_config({"study": "st", "seed": seed, "model": {"cell": cell}})
+    recorder = Recorder()
+    recorder.log({"loss": 1.0, "accuracy": accuracy}, phase="dense", epoch=1)
+    recorder.log({"loss": float("nan"), "accuracy": accuracy}, phase="dense", epoch=2)
+    recorder.add_file("blob.bin", b"\x00\x01")
+    summary = {"test_accuracy": accuracy, "delta": float("-inf")} if status == "ok" else {}
+    return RunResult(
+        config, status, summary, recorder.rows, recorder.files, reason="boom" if status != "ok" else ""
+    )
+
+
+def test_layout_and_files(tmp_path):
+    result = _result()
+    folder = write_run(tmp_path, result)
+    assert folder == tmp_path / "st" / run_hash(result.config) / "seed_0" == run_dir(tmp_path, result.config)
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "blob.bin",
+        "config.json",
+        "metrics.jsonl",
+        "summary.json",
+    ]
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["status"] == "ok" and summary["test_accuracy"] == 0.5
+    assert summary["delta"] is None  # strict JSON: no infinities
+    assert json.loads((folder / "config.json").read_text())["hash"] == run_hash(result.config)
+    assert (folder / "blob.bin").read_bytes() == b"\x00\x01"
+
+
+def test_incomplete_folder_is_not_complete_and_is_redone(tmp_path):
+    result = _result()
+    folder = run_dir(tmp_path, result.config)
+    folder.mkdir(parents=True)
+    (folder / "metrics.jsonl").write_text('{"half": ')  # a crash in the middle of a write
+    (folder / "stale.bin").write_text("x")
+    assert not is_complete(tmp_path, result.config)
+    assert complete_runs(tmp_path) == []
+    write_run(tmp_path, result)
+    assert is_complete(tmp_path, result.config)
+    assert not (folder / "stale.bin").exists()
+    assert len(load(tmp_path)) == 1
+
+
+def test_failed_runs_count_as_complete_unless_retried(tmp_path):
+    result = _result(status="failed")
+    write_run(tmp_path, result)
+    assert is_complete(tmp_path, result.config)
+    assert not is_complete(tmp_path, result.config, retry_failed=True)
+    row = load(tmp_path).iloc[0]
+    assert row["status"] == "failed" and row["reason"] == "boom"
+
+
+def test_load_one_row_per_run_with_config_and_summary(tmp_path):
+    for seed in (0, 1):
+        for cell, acc in (("gru", 0.6), ("lstm", 0.7)):
+            write_run(tmp_path, _result(seed=seed, cell=cell, accuracy=acc))
+    df = load(tmp_path)
+    assert len(df) == 4
+    assert set(df["model.cell"]) == {"gru", "lstm"}
+    assert df.groupby("model.cell")["test_accuracy"].mean().to_dict() == {"gru": 0.6, "lstm": 0.7}
+    assert set(df["seed"]) == {0, 1}
+
+
+def test_load_metrics_long_format(tmp_path):
+    write_run(tmp_path, _result())
+    m = load_metrics(tmp_path)
+    assert list(m.columns[:2]) == ["run", "study"]
+    assert len(m) == 4 and set(m["name"]) == {"loss", "accuracy"}
+    nan_row = m[(m["name"] == "loss") & (m["epoch"] == 2)]
+    assert math.isnan(nan_row["value"].iloc[0])
+
+
+def test_missing_results_folder(tmp_path):
+    with pytest.raises(DataError, match="does not exist"):
+        load(tmp_path / "nope")
