@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+
 from sparsernn.plots.style import new_figure, save
 
 
@@ -33,6 +35,9 @@ def plot_expansion_curves(
         [100 * q for q in qs], [accuracy[q] for q in qs], color="black", marker="o", lw=2, label="accuracy"
     )
     ax.set_xscale("log")
+    ax.xaxis.set_major_locator(FixedLocator([100 * q for q in qs]))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:g}"))
+    ax.xaxis.set_minor_locator(NullLocator())
     ax.invert_xaxis()  # dense on the left, sparser to the right
     ax.set_xlabel("remaining edges q (%)")
     ax.set_ylabel("test accuracy")

@@ -126,4 +126,10 @@ def run(config: RunConfig, params: IterativeParams, recorder: Recorder) -> dict[
     }
 
 
-PROTOCOL = Protocol(name="iterative_pruning", params=IterativeParams, run=run)
+def _report(*args: Any) -> list[str]:
+    from sparsernn.studies.iterative_report import report
+
+    return report(*args)
+
+
+PROTOCOL = Protocol(name="iterative_pruning", params=IterativeParams, run=run, report=_report)

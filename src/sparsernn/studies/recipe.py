@@ -58,6 +58,10 @@ def read_recipe(path: str | Path) -> Recipe:
         line = getattr(getattr(error, "problem_mark", None), "line", None)
         where = f" at line {line + 1}" if line is not None else ""
         raise ConfigError(f"recipe {path}: not valid YAML{where}") from None
+    except (OSError, ValueError, RecursionError) as error:
+        # Undecodable bytes, impossible dates or bad !!int/!!float tags (PyYAML raises ValueError),
+        # nesting deeper than the parser's recursion, an unreadable file.
+        raise ConfigError(f"recipe {path}: not valid YAML ({type(error).__name__})") from None
     return parse_recipe(raw, source=f"recipe {path}")
 
 

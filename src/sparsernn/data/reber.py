@@ -1,0 +1,311 @@
+"""The Reber grammar: an automaton, random walks, the embedded grammar and the Darji-Reber strings.
+
+The standard (not embedded) Reber grammar is the automaton :data:`TRANSITIONS`: state 0 reads
+``B``, the five inner states 1–5 each have two out-edges (the ten *inner edges*, letters
+``T P S X T V X S P V`` in :data:`INNER_EDGES` order), state 6 reads ``E`` into the accepting
+state 7. A random walk takes each branch with probability 1/2, so a string with k inner letters
+has probability 2^-k. Shortest strings: ``BTXSE``, ``BPVVE``.
+
+References
+----------
+A. S. Reber, "Implicit learning of artificial grammars", J. Verbal Learning and Verbal Behavior
+6(6), 1967. S. Hochreiter and J. Schmidhuber, "Long short-term memory", Neural Computation 9(8),
+1997 (the embedded grammar).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from numbers import Integral, Real
+from types import MappingProxyType
+
+import numpy as np
+
+from sparsernn._seed import Seed, numpy_rng
+from sparsernn.errors import ConfigError, DataError
+
+_START, _EXIT, _ACCEPT = 0, 6, 7
+
+#: The Reber automaton: state -> {letter: next state}; start state 0, accepting state 7.
+TRANSITIONS: Mapping[int, Mapping[str, int]] = MappingProxyType(
+    {
+        0: MappingProxyType({"B": 1}),
+        1: MappingProxyType({"T": 2, "P": 3}),
+        2: MappingProxyType({"S": 2, "X": 4}),
+        3: MappingProxyType({"T": 3, "V": 5}),
+        4: MappingProxyType({"X": 3, "S": 6}),
+        5: MappingProxyType({"P": 4, "V": 6}),
+        6: MappingProxyType({"E": 7}),
+    }
+)
+
+#: The ten inner edges (from, to), two per inner state; a letter string of length 10 labels them.
+INNER_EDGES: tuple[tuple[int, int], ...] = tuple(
+    (state, nxt) for state in range(1, _EXIT) for nxt in TRANSITIONS[state].values()
+)
+
+#: The Reber letters on :data:`INNER_EDGES`.
+REBER_LETTERS = "".join(letter for state in range(1, _EXIT) for letter in TRANSITIONS[state])
+
+#: Shortest string, B and E included, in the Darji-Reber dataset.
+DARJI_MIN_LENGTH = 11
+
+
+@dataclass(frozen=True)
+class InvalidBlock:
+    """One block of Darji's invalid strings: walks on the Reber topology with ``letters`` on its edges.
+
+    ``letters`` labels :data:`INNER_EDGES` in order (two distinct letters per state); ``size`` is the
+    block's share of the 12,500 invalid strings.
+    """
+
+    name: str
+    letters: str
+    size: int
+
+
+#: The eight invalid blocks. Darji's letter choices are not published; ours follow the description
+#: (four blocks swap Reber letters, four use other letters of A–Z) and are chosen so that no block
+#: can produce a valid Reber string at any length (tests check this on the product automaton).
+DARJI_BLOCKS: tuple[InvalidBlock, ...] = (
+    InvalidBlock("swap_first", "PTSXTVXSPV", 1500),  # T and P swapped on the first branch
+    InvalidBlock("swap_exits", "TPSXTVSXVP", 1500),  # letters swapped at both exit states
+    InvalidBlock("swap_loops", "TPXSVTXSPV", 500),  # letters swapped at both self-loop states
+    InvalidBlock("swap_t_v", "VPSXVTXSPT", 2000),  # T and V exchanged everywhere
+    InvalidBlock("shift_1", "UQTYUWYTQW", 2000),  # every Reber letter shifted one place in A–Z
+    InvalidBlock("letters_a", "ACDFGHIJKL", 2000),
+    InvalidBlock("letters_z", "ZYWUROQNML", 1500),
+    InvalidBlock("mixed", "TKSQMVXHPZ", 1500),
+)
+
+
+def transitions(letters: str) -> Mapping[int, Mapping[str, int]]:
+    """The automaton of the Reber topology with ``letters`` on :data:`INNER_EDGES` (B and E kept).
+
+    Examples
+    --------
+    >>> transitions(REBER_LETTERS) == TRANSITIONS
+    True
+    """
+    if not isinstance(letters, str) or len(letters) != len(INNER_EDGES):
+        raise ConfigError(f"letters must be a string of {len(INNER_EDGES)} letters, got {letters!r}")
+    table: dict[int, dict[str, int]] = {_START: {"B": 1}, _EXIT: {"E": _ACCEPT}}
+    for (state, nxt), letter in zip(INNER_EDGES, letters):
+        if letter in table.setdefault(state, {}):
+            raise ConfigError(f"letters {letters!r} give state {state} two edges labelled {letter!r}")
+        table[state][letter] = nxt
+    return MappingProxyType({state: MappingProxyType(table[state]) for state in sorted(table)})
+
+
+def accepts(table: Mapping[int, Mapping[str, int]], s: str) -> bool:
+    """Whether the automaton ``table`` (start 0, accepting 7) accepts ``s``.
+
+    Examples
+    --------
+    >>> accepts(TRANSITIONS, "BTXSE"), accepts(TRANSITIONS, "BTXSXE")
+    (True, False)
+    """
+    if not isinstance(s, str):
+        raise DataError(f"expected a string, got {type(s).__name__}")
+    state: int | None = _START
+    for letter in s:
+        state = table.get(state, {}).get(letter)
+        if state is None:
+            return False
+    return state == _ACCEPT
+
+
+def is_valid(s: str) -> bool:
+    """Whether ``s`` is a string of the standard Reber grammar (run through :data:`TRANSITIONS`).
+
+    Examples
+    --------
+    >>> is_valid("BTSSXXTVVE"), is_valid("BPVPXVPXVPXVVE"), is_valid("BTSSXXTVE")
+    (True, True, False)
+    """
+    return accepts(TRANSITIONS, s)
+
+
+def is_valid_embedded(s: str) -> bool:
+    """Whether ``s`` is an embedded Reber string: ``B T <reber> T E`` or ``B P <reber> P E``.
+
+    Examples
+    --------
+    >>> is_valid_embedded("BTBTXSETE"), is_valid_embedded("BTBTXSEPE")
+    (True, False)
+    """
+    if not isinstance(s, str):
+        raise DataError(f"expected a string, got {type(s).__name__}")
+    return len(s) >= 4 and s[0] == "B" and s[1] in "TP" and s[-2:] == s[1] + "E" and is_valid(s[2:-2])
+
+
+def _walks(
+    letters: str, n: int, rng: np.random.Generator, min_length: int = 0, *, distinct: bool = False
+) -> list[str]:
+    """The walks of length >= ``min_length`` among ``n`` random walks on the ``letters`` topology.
+
+    In draw order, first occurrences only if ``distinct``; vectorised over the walks under way.
+    """
+    nxt = np.zeros((_EXIT, 2), dtype=np.int64)
+    code = np.zeros((_EXIT, 2), dtype=np.uint8)
+    for i, ((state, to), letter) in enumerate(zip(INNER_EDGES, letters)):
+        nxt[state, i % 2], code[state, i % 2] = to, ord(letter)
+    out = np.zeros((n, 32), dtype=np.uint8)  # (walk, step); 0 = after the walk's end, dropped below
+    inner = np.zeros(n, dtype=np.int64)  # number of inner letters of each walk
+    active, state = np.arange(n), np.ones(n, dtype=np.int64)
+    step = 0
+    while active.size:
+        if step == out.shape[1]:
+            out = np.concatenate([out, np.zeros_like(out)], axis=1)
+        branch = rng.integers(0, 2, size=active.size)
+        out[active, step] = code[state, branch]
+        state = nxt[state, branch]
+        step += 1
+        done = state == _EXIT
+        inner[active[done]] = step
+        active, state = active[~done], state[~done]
+    # Filter (and deduplicate) before decoding: most walks are too short or repeat a short string,
+    # and building Python strings is the cost.
+    kept = np.ascontiguousarray(out[inner + 2 >= min_length, :step])
+    if distinct:
+        _, first = np.unique(kept.view(f"V{step}").ravel(), return_index=True)
+        kept = kept[np.sort(first)]
+    raw = kept.tobytes()
+    return [
+        "B" + raw[i * step : (i + 1) * step].rstrip(b"\0").decode("ascii") + "E" for i in range(len(kept))
+    ]
+
+
+def _batch(missing: int, found: int, drawn: int, min_length: int) -> int:
+    """How many walks to draw for ``missing`` more strings, given ``found`` of ``drawn`` so far."""
+    # Before any draw, guess the acceptance from the length tail (about 0.73 per inner letter
+    # beyond the shortest walks' 3).
+    rate = max(found / drawn, 0.01) if drawn else 0.73 ** max(min_length - 5, 0)
+    return min(int(missing / rate * 1.1) + 64, 1_000_000)  # caps memory at about 32 MB a batch
+
+
+def _check_count(value: object, name: str, minimum: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
+        raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def generate(n: int, *, seed: Seed, min_length: int = 0) -> list[str]:
+    """``n`` valid Reber strings (duplicates possible), random walks kept when ``len >= min_length``.
+
+    Lengths count B and E. Long minimums are slow: a walk has at least k inner letters with
+    probability about 0.73^k (0.18 for ``min_length=11``).
+
+    Examples
+    --------
+    >>> strings = generate(3, seed=0, min_length=11)
+    >>> [len(s) >= 11 and is_valid(s) for s in strings]
+    [True, True, True]
+    """
+    n, min_length = _check_count(n, "n"), _check_count(min_length, "min_length")
+    rng = numpy_rng(seed)
+    out: list[str] = []
+    drawn = 0
+    while len(out) < n:
+        size = _batch(n - len(out), len(out), drawn, min_length)
+        out += _walks(REBER_LETTERS, size, rng, min_length)
+        drawn += size
+    return out[:n]
+
+
+def embedded(n: int, *, seed: Seed) -> list[str]:
+    """``n`` embedded Reber strings: ``B T <reber> T E`` or ``B P <reber> P E``, each branch 1/2.
+
+    Examples
+    --------
+    >>> [is_valid_embedded(s) for s in embedded(4, seed=0)]
+    [True, True, True, True]
+    """
+    rng = numpy_rng(seed)
+    inner = generate(n, seed=rng)
+    sides = rng.choice(["T", "P"], size=len(inner))
+    return [f"B{side}{s}{side}E" for side, s in zip(sides, inner)]
+
+
+def darji_block_sizes(n_valid: int = 12_500) -> tuple[int, ...]:
+    """Sizes of the invalid blocks for ``n_valid`` valid strings: the 12,500 sizes scaled to sum to it.
+
+    Each size is ``size * n_valid / 12500`` rounded by largest remainder (ties to the earlier block).
+
+    Examples
+    --------
+    >>> darji_block_sizes()
+    (1500, 1500, 500, 2000, 2000, 2000, 1500, 1500)
+    >>> darji_block_sizes(100)
+    (12, 12, 4, 16, 16, 16, 12, 12)
+    """
+    n_valid = _check_count(n_valid, "n_valid", 1)
+    total = sum(block.size for block in DARJI_BLOCKS)
+    exact = [block.size * n_valid / total for block in DARJI_BLOCKS]
+    sizes = [int(x) for x in exact]  # floors; then one more for the largest remainders
+    order = sorted(range(len(exact)), key=lambda i: (-(exact[i] - sizes[i]), i))
+    for i in order[: n_valid - sum(sizes)]:
+        sizes[i] += 1
+    return tuple(sizes)
+
+
+def _unique_walks(letters: str, count: int, rng: np.random.Generator, seen: set[str]) -> list[str]:
+    """``count`` new strings (not in ``seen``, which grows) of length >= DARJI_MIN_LENGTH."""
+    want_valid = letters == REBER_LETTERS
+    out: list[str] = []
+    drawn = 0
+    while len(out) < count:
+        size = _batch(count - len(out), len(out), drawn, DARJI_MIN_LENGTH)
+        drawn += size
+        for s in _walks(letters, size, rng, DARJI_MIN_LENGTH, distinct=True):
+            # The automaton has the last word: a block string that happened to be valid is re-drawn.
+            if s not in seen and is_valid(s) == want_valid:
+                seen.add(s)
+                out.append(s)
+                if len(out) == count:
+                    break
+    return out
+
+
+def darji_strings(*, seed: Seed, n_valid: int = 12_500) -> list[tuple[str, int]]:
+    """The Darji-Reber dataset before the split: ``(string, label)``, label 1 = valid Reber string.
+
+    First ``n_valid`` distinct valid strings (random walks, length >= 11 with B and E), then the
+    invalid blocks of :data:`DARJI_BLOCKS` in order, sized by :func:`darji_block_sizes` (12,500 in
+    all by default: 25,000 pairs). Every string is distinct across the whole dataset (so no string
+    sits in both train and test). Every string is run through the automaton as it is drawn: a
+    valid string labelled 0 (or the reverse) is re-drawn, so labels always match :func:`is_valid`.
+
+    Examples
+    --------
+    >>> pairs = darji_strings(seed=0, n_valid=50)
+    >>> len(pairs), sum(label for _, label in pairs), all(len(s) >= 11 for s, _ in pairs)
+    (100, 50, True)
+    """
+    rng = numpy_rng(seed)
+    seen: set[str] = set()
+    n_valid = _check_count(n_valid, "n_valid", 1)
+    strings = _unique_walks(REBER_LETTERS, n_valid, rng, seen)
+    for block, size in zip(DARJI_BLOCKS, darji_block_sizes(n_valid)):
+        strings += _unique_walks(block.letters, size, rng, seen)
+    return [(s, int(i < n_valid)) for i, s in enumerate(strings)]
+
+
+def darji_split(
+    pairs: Sequence[tuple[str, int]], *, seed: Seed, train_fraction: float = 0.75
+) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+    """Shuffle ``pairs`` with ``seed`` and split them: the first ``round(train_fraction * n)`` train.
+
+    Examples
+    --------
+    >>> train, test = darji_split([(str(i), i % 2) for i in range(8)], seed=0)
+    >>> len(train), len(test), sorted(train + test) == sorted((str(i), i % 2) for i in range(8))
+    (6, 2, True)
+    """
+    if isinstance(train_fraction, bool) or not isinstance(train_fraction, Real) or not 0 < train_fraction < 1:
+        raise ConfigError(f"train_fraction must be in (0, 1), got {train_fraction!r}")
+    order = numpy_rng(seed).permutation(len(pairs))
+    shuffled = [pairs[i] for i in order]
+    n_train = round(train_fraction * len(pairs))
+    return shuffled[:n_train], shuffled[n_train:]

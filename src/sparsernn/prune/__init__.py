@@ -1,0 +1,46 @@
+"""Pruning recurrent weights: criteria return masks, :func:`apply` sets them, schedules list levels.
+
+Pruning functions never change a model: they read its recurrent weights (those of every
+``torch.nn.RNNBase`` inside it) and return ``{qualified parameter name: bool mask}`` with True =
+kept. :func:`apply` is the one step that changes the model. ``sparsity`` is always the fraction
+removed, in [0, 1].
+
+Examples
+--------
+>>> import torch
+>>> import sparsernn.prune as sp
+>>> model = torch.nn.Sequential(torch.nn.LSTM(3, 6, num_layers=2))
+>>> masks = sp.magnitude(model, 0.8, weights="hh")
+>>> sorted(masks)
+['0.weight_hh_l0', '0.weight_hh_l1']
+>>> n = sum(m.numel() for m in masks.values())
+>>> abs(sum(int((~m).sum()) for m in masks.values()) - 0.8 * n) <= 1
+True
+"""
+
+from sparsernn.prune.criteria import CRITERIA, Score, magnitude, magnitude_score, prune, random, random_score
+from sparsernn.prune.masking import apply
+from sparsernn.prune.recovery import Retrain, iterative, recovery_epochs
+from sparsernn.prune.schedules import SCHEDULES, cubic, cubic_at, explicit, geometric
+from sparsernn.prune.targets import SCOPES, WEIGHT_KINDS
+
+__all__ = [
+    "CRITERIA",
+    "SCHEDULES",
+    "SCOPES",
+    "WEIGHT_KINDS",
+    "Retrain",
+    "Score",
+    "apply",
+    "cubic",
+    "cubic_at",
+    "explicit",
+    "geometric",
+    "iterative",
+    "magnitude",
+    "magnitude_score",
+    "prune",
+    "random",
+    "random_score",
+    "recovery_epochs",
+]
