@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -107,15 +106,12 @@ def report(results: Path, out: Path | None, study: str | None) -> None:
 @_user_errors
 def analyze(checkpoint: Path, view: tuple[str, ...], gates: str, weighted: bool, as_json: bool) -> None:
     """Expansion of every recurrent layer of a checkpoint (density, degrees, μ0, μ̂, Δ_S, Δ_R, λ_w)."""
-    from sparsernn.analysis import expansion_table, format_table
+    from sparsernn.analysis import expansion_table, layer_expansions
     from sparsernn.nn import load_model
 
     model = load_model(checkpoint)
-    table = expansion_table(model, views=list(view) or ["ih", "hh", "step"], gates=gates, weighted=weighted)
-    if as_json:
-        click.echo(json.dumps(table.to_dict("records"), indent=2, default=str))
-    else:
-        click.echo(format_table(table))
+    table = layer_expansions(model, view=list(view) or ["ih", "hh", "step"], gates=gates, weighted=weighted)
+    click.echo(expansion_table(table, fmt="json" if as_json else "text"))
 
 
 @main.group()
@@ -130,7 +126,8 @@ def data_list() -> None:
     from sparsernn.data.registry import list_datasets
 
     for info in list_datasets():
-        click.echo(f"{info.name:20s} {info.description}")
+        where = "" if info.root is None else f"  [{'ok' if info.available else 'missing'}: {info.root}]"
+        click.echo(f"{info.name:18s} {info.description}{where}")
 
 
 @data.command("prepare")

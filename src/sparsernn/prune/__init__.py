@@ -21,6 +21,7 @@ True
 from sparsernn.prune.criteria import CRITERIA, Score, magnitude, magnitude_score, prune, random, random_score
 from sparsernn.prune.masking import apply
 from sparsernn.prune.recovery import Retrain, iterative, recovery_epochs
+from sparsernn.prune.stopping import Guarded, guard_expansion
 from sparsernn.prune.schedules import SCHEDULES, cubic, cubic_at, explicit, geometric
 from sparsernn.prune.targets import SCOPES, WEIGHT_KINDS
 
@@ -31,11 +32,13 @@ __all__ = [
     "WEIGHT_KINDS",
     "Retrain",
     "Score",
+    "Guarded",
     "apply",
     "cubic",
     "cubic_at",
     "explicit",
     "geometric",
+    "guard_expansion",
     "iterative",
     "magnitude",
     "magnitude_score",

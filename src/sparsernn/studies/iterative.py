@@ -2,9 +2,11 @@
 
 Train a dense classifier, then for each remaining-edge fraction q (from dense towards sparse):
 prune by magnitude to density q (monotone: kept weights are a subset of those kept before),
-evaluate, fine-tune with frozen masks, evaluate again, and record the expansion of every layer view
-(section 4 of the design: unweighted Δ_S, Δ_R, weighted Δ_S and gap λ_w). The first zero crossing of
-each Δ is the first q at which it turns negative.
+evaluate, fine-tune with frozen masks, evaluate again (also under input noise, if asked), and
+record the expansion of every layer view (section 4 of the design: unweighted Δ_S, Δ_R, weighted
+Δ_S and gap λ_w). The first zero crossing of each Δ is the first q at which it turns negative.
+With ``stop_at_crossing`` a weight matrix whose gap would turn negative keeps its last expanding
+mask and is not pruned further (expansion-aware stopping).
 """
 
 from __future__ import annotations
@@ -19,15 +21,15 @@ from pydantic import Field, field_validator
 from sparsernn import prune
 from sparsernn._seed import torch_seeded
 from sparsernn.analysis import layer_expansions
-from sparsernn.nn import keep_masks
+from sparsernn.nn import keep_masks, sparse_modules
 from sparsernn.studies.common import make_loaders, make_model, optimizer_for, save_model, train_dense
 from sparsernn.studies.config import RunConfig, Section
 from sparsernn.studies.protocols import Protocol
 from sparsernn.studies.recorder import Recorder
+from sparsernn.studies.robustness import Robustness, noisy_test_sets
 from sparsernn.train import evaluate, fit
 
 DEFAULT_DENSITIES = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05, 0.02, 0.01)
-MEASURES = ("delta_s", "delta_r", "delta_s_weighted", "gap_weighted")
 
 
 class IterativeParams(Section):
@@ -39,6 +41,8 @@ class IterativeParams(Section):
     finetune_epochs: int = Field(default=1, ge=0)
     views: list[Literal["ih", "hh", "step"]] = Field(default_factory=lambda: ["ih", "hh", "step"])
     gates: list[Literal["stack", "union", "per_gate"]] = Field(default_factory=lambda: ["stack", "union"])
+    stop_at_crossing: Literal["delta_s", "delta_r"] | None = None
+    robustness: Robustness | None = None
     save_model: bool = True
 
     @field_validator("densities")
@@ -72,47 +76,56 @@ def first_zero_crossing(densities: Sequence[float], values: Sequence[float | Non
 
 def _log_expansion(model: Any, params: IterativeParams, q: float, recorder: Recorder) -> None:
     for weighted in (False, True):
-        for view in params.views:
-            for gates in params.gates:
-                table = layer_expansions(model, view=view, gates=gates, weighted=weighted)
-                for row in table.to_dict("records"):
-                    index = {"level": q, "module": row["module"], "layer": row["layer"], "view": view}
-                    index.update(gates=gates, gate=row["gate"], weighted=weighted)
-                    values = {k: row[k] for k in ("density", "d_left", "d_right", "mu0", "mu_hat", "delta_s")}
-                    if weighted:
-                        values["gap_weighted"] = row["gap_weighted"]
-                    else:
-                        values["delta_r"] = row["delta_r"]
-                    recorder.log(_floats(values), phase="expansion", **index)
+        table = layer_expansions(model, view=params.views, gates=params.gates, weighted=weighted)
+        for row in table.to_dict("records"):
+            index = {k: row[k] for k in ("module", "layer", "direction", "view", "gate")}
+            values = {k: row[k] for k in ("density", "d_left", "d_right", "mu0", "mu_hat", "delta_s")}
+            values.update({"gap_weighted": row["gap_weighted"]} if weighted else {"delta_r": row["delta_r"]})
+            clean = {k: (math.nan if v is None else float(v)) for k, v in values.items()}
+            gates = row["gate"] if row["gate"] in ("stack", "union") else "per_gate"
+            recorder.log(clean, phase="expansion", level=q, gates=gates, weighted=weighted, **index)
 
 
-def _floats(values: dict[str, Any]) -> dict[str, float]:
-    return {k: (math.nan if v is None else float(v)) for k, v in values.items()}
+def _current_masks(model: Any) -> dict[str, Any]:
+    return {
+        f"{prefix}.{name}" if prefix else name: mask
+        for prefix, module in sparse_modules(model)
+        for name, mask in module.masks.items()
+    }
+
+
+def _prune_step(model: Any, params: IterativeParams, q: float, frozen: frozenset[str]) -> frozenset[str]:
+    """Prune to density q (respecting frozen matrices); return the frozen set after this step."""
+    masks = prune.magnitude(model, 1.0 - q, weights=params.weights, scope=params.scope)
+    if params.stop_at_crossing is not None:
+        guarded = prune.guard_expansion(masks, _current_masks(model), frozen, measure=params.stop_at_crossing)
+        masks, frozen = guarded.masks, guarded.frozen
+    prune.apply(model, masks)
+    return frozen
 
 
 def run(config: RunConfig, params: IterativeParams, recorder: Recorder) -> dict[str, Any]:
     """Train dense, then prune level by level with fine-tuning, logging accuracy and expansion."""
     with torch_seeded(config.seed):
         loaders = make_loaders(config)
+        noisy = noisy_test_sets(config, params.robustness, loaders.test) if params.robustness else {}
         model = make_model(config, loaders.splits)
         train_dense(config, model, loaders, recorder)
-        accuracies = []
+        accuracies, frozen = [], frozenset()
         for q in params.densities:
             if q < 1.0:
-                masks = prune.magnitude(model, 1.0 - q, weights=params.weights, scope=params.scope)
-                prune.apply(model, masks)
+                frozen = _prune_step(model, params, q, frozen)
             recorder.log(evaluate(model, loaders.test), phase="pruned", level=q)
-            optimizer = optimizer_for(config, model)
-            keep_masks(optimizer, model)
-            fit(
-                model,
-                loaders.train,
-                optimizer,
-                epochs=params.finetune_epochs if q < 1.0 else 0,
-                clip=config.train.clip,
-            )
+            if q < 1.0 and params.finetune_epochs:
+                optimizer = optimizer_for(config, model)
+                keep_masks(optimizer, model)
+                fit(model, loaders.train, optimizer, epochs=params.finetune_epochs, clip=config.train.clip)
             final = evaluate(model, loaders.test)
-            recorder.log(final, phase="finetuned", level=q)
+            recorder.log(
+                {**final, "density": model.rnn.density(), "frozen": len(frozen)}, phase="finetuned", level=q
+            )
+            for noise, batches in noisy.items():
+                recorder.log(evaluate(model, batches), phase="noisy", level=q, noise=noise)
             accuracies.append(final["accuracy"])
             _log_expansion(model, params, q, recorder)
     if params.save_model:

@@ -98,6 +98,19 @@ def report(runs: pd.DataFrame, metrics: pd.DataFrame, out: Path) -> list[str]:
                 )
         acc_line = ", ".join(f"{100 * q:g}%: {a:.3f}" for q, a in sorted(accuracy.items(), reverse=True))
         lines.append(f"\nAccuracy of {label} by q — {acc_line}\n")
+    noisy = (
+        metrics[(metrics["phase"] == "noisy") & (metrics["name"] == "accuracy")]
+        if "noise" in metrics
+        else None
+    )
+    if noisy is not None and not noisy.empty:
+        cells = runs.set_index("run")["model.cell"] if "model.cell" in runs else None
+        noisy = noisy.assign(cell=noisy["run"].map(cells) if cells is not None else "model")
+        pivot = noisy.pivot_table(index=["cell", "noise"], columns="level", values="value", aggfunc="mean")
+        pivot = pivot[sorted(pivot.columns, reverse=True)]
+        pivot.columns = [f"q={100 * q:g}%" for q in pivot.columns]
+        lines += ["", "### Accuracy under input noise (rows: noise level; columns: remaining edges q)", ""]
+        lines += markdown_table(pivot.reset_index())
     if table:
         lines += ["", "### First zero crossings vs first accuracy drop (≥ 5 points)", ""]
         lines += markdown_table(pd.DataFrame(table))

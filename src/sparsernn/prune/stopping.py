@@ -1,0 +1,70 @@
+"""Expansion-aware stopping: stop pruning a weight matrix once its bipartite graph stops expanding.
+
+During iterative pruning, each new mask is checked with the spectral gap of section 4 of the
+design (Δ_S or Δ_R of the whole matrix, gate rows stacked). A matrix whose gap would turn negative
+(or undefined) keeps its previous mask and is frozen from then on: it stays at the sparsest level
+at which it was still an expander.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import torch
+
+from sparsernn.errors import ConfigError
+
+MEASURES = ("delta_s", "delta_r")
+
+
+@dataclass(frozen=True)
+class Guarded:
+    """The masks to apply and the names frozen so far (``newly_frozen`` ⊆ ``frozen``)."""
+
+    masks: dict[str, torch.Tensor]
+    frozen: frozenset[str]
+    newly_frozen: frozenset[str]
+
+
+def gap(mask: torch.Tensor, measure: str) -> float:
+    """Unweighted Δ_S or Δ_R of a mask (NaN when undefined)."""
+    from sparsernn.analysis import expansion  # analysis imports torch/scipy; keep prune light
+
+    if measure not in MEASURES:
+        raise ConfigError(f"unknown expansion measure {measure!r}; choose from {', '.join(MEASURES)}")
+    value = getattr(expansion(mask), measure)
+    return math.nan if value is None else float(value)
+
+
+def guard_expansion(
+    proposed: Mapping[str, torch.Tensor],
+    current: Mapping[str, torch.Tensor],
+    frozen: frozenset[str] = frozenset(),
+    *,
+    measure: str = "delta_s",
+) -> Guarded:
+    """Keep ``current[name]`` instead of ``proposed[name]`` for frozen matrices and for those whose gap fails.
+
+    Examples
+    --------
+    >>> import torch
+    >>> dense = {"w": torch.ones(6, 6, dtype=torch.bool)}
+    >>> empty = {"w": torch.eye(6, dtype=torch.bool)}  # a perfect matching: μ0 = 1, Δ_S = -1
+    >>> result = guard_expansion(empty, dense)
+    >>> bool(result.masks["w"].all()), sorted(result.newly_frozen)
+    (True, ['w'])
+    """
+    masks, newly = {}, set()
+    for name, mask in proposed.items():
+        if name in frozen:
+            masks[name] = current[name]
+            continue
+        value = gap(mask, measure)
+        if math.isnan(value) or value < 0:
+            masks[name] = current[name]
+            newly.add(name)
+        else:
+            masks[name] = mask
+    return Guarded(masks, frozenset(frozen | newly), frozenset(newly))

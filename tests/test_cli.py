@@ -1,0 +1,85 @@
+"""The command line: help everywhere, one-line errors with exit status 2, run → report → analyze."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from sparsernn import __version__
+from sparsernn.cli import main
+
+COMMANDS = [[], ["run"], ["report"], ["analyze"], ["data"], ["data", "list"], ["data", "prepare"], ["demo"]]
+
+
+@pytest.fixture
+def cli():
+    return CliRunner()
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "main")
+def test_help_everywhere(cli, command):
+    result = cli.invoke(main, [*command, "--help"])
+    assert result.exit_code == 0 and "Usage:" in result.output
+
+
+def test_version(cli):
+    result = cli.invoke(main, ["--version"])
+    assert result.exit_code == 0 and __version__ in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "missing.yaml"], "error: recipe missing.yaml: no such file"),
+        (["report", "nowhere"], "error: results folder nowhere does not exist"),
+        (["analyze", "missing.safetensors"], "error: "),
+        (["data", "prepare", "imagenet"], "error: unknown dataset 'imagenet'"),
+    ],
+)
+def test_user_errors_are_one_line_exit_2(cli, args, message):
+    result = cli.invoke(main, args)
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(message)
+
+
+def test_bad_recipe_value(cli, tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("study: s\nmodel: {cell: lstn}\n")
+    result = cli.invoke(main, ["run", str(path)])
+    assert result.exit_code == 2
+    assert "model.cell: Input should be 'rnn_tanh', 'rnn_relu', 'lstm' or 'gru'" in result.output
+
+
+def test_run_report_analyze(cli, tmp_path):
+    recipe = {
+        "study": "cli",
+        "data": {"name": "mnist1d", "options": {"n_train": 60, "n_test": 30}},
+        "model": {"cell": "lstm", "hidden_size": 6},
+        "train": {"epochs": 1},
+        "params": {"sparsity": 0.5},
+    }
+    path = tmp_path / "cli.yaml"
+    path.write_text(yaml.safe_dump(recipe))
+    results = tmp_path / "results"
+    first = cli.invoke(main, ["run", str(path), "--results", str(results), "--quiet"])
+    assert first.exit_code == 0, first.output
+    assert "1 runs: 0 already complete, 1 finished, 0 failed" in first.output
+    again = cli.invoke(main, ["run", str(path), "--results", str(results), "--quiet"])
+    assert "1 already complete, 0 finished" in again.output
+
+    report = cli.invoke(main, ["report", str(results)])
+    assert report.exit_code == 0
+    summary = report.output.strip().splitlines()[-1]
+    assert summary.endswith("summary.md") and "cli" in open(summary).read()
+
+    (checkpoint,) = results.glob("cli/*/seed_0/model.safetensors")
+    table = cli.invoke(main, ["analyze", str(checkpoint), "--view", "hh"])
+    assert table.exit_code == 0 and "Δ_S" in table.output
+    rows = json.loads(cli.invoke(main, ["analyze", str(checkpoint), "--json"]).output)
+    assert {row["view"] for row in rows} == {"ih", "hh", "step"}
+    hh = next(r for r in rows if r["view"] == "hh")
+    assert hh["density"] == pytest.approx(0.5, abs=0.02)
