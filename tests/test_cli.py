@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import yaml
@@ -74,7 +75,7 @@ def test_run_report_analyze(cli, tmp_path):
     report = cli.invoke(main, ["report", str(results)])
     assert report.exit_code == 0
     summary = report.output.strip().splitlines()[-1]
-    assert summary.endswith("summary.md") and "cli" in open(summary).read()
+    assert summary.endswith("summary.md") and "cli" in Path(summary).read_text()
 
     (checkpoint,) = results.glob("cli/*/seed_0/model.safetensors")
     table = cli.invoke(main, ["analyze", str(checkpoint), "--view", "hh"])

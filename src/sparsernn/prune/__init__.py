@@ -21,8 +21,8 @@ True
 from sparsernn.prune.criteria import CRITERIA, Score, magnitude, magnitude_score, prune, random, random_score
 from sparsernn.prune.masking import apply
 from sparsernn.prune.recovery import Retrain, iterative, recovery_epochs
-from sparsernn.prune.stopping import Guarded, guard_expansion
 from sparsernn.prune.schedules import SCHEDULES, cubic, cubic_at, explicit, geometric
+from sparsernn.prune.stopping import Guarded, guard_expansion
 from sparsernn.prune.targets import SCOPES, WEIGHT_KINDS
 
 __all__ = [
@@ -30,9 +30,9 @@ __all__ = [
     "SCHEDULES",
     "SCOPES",
     "WEIGHT_KINDS",
+    "Guarded",
     "Retrain",
     "Score",
-    "Guarded",
     "apply",
     "cubic",
     "cubic_at",
