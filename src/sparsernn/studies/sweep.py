@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from sparsernn._registry import lookup, registry
@@ -31,7 +32,9 @@ POOL_RESTARTS = 2  # a worker killed from outside breaks the pool; unfinished ru
 
 
 def _init_worker() -> None:
+    # One model per core: one intra-op thread for torch and for NumPy/SciPy's BLAS (spectral analysis).
     torch.set_num_threads(1)
+    threadpool_limits(1)
 
 
 def _run_in_pool(configs: list[RunConfig], on_result: OnResult, workers: int) -> list[RunConfig]:
