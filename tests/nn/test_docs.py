@@ -1,0 +1,31 @@
+"""Every docstring example of sparsernn.nn runs and prints what it shows."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import pkgutil
+
+import pytest
+
+import sparsernn.nn
+
+MODULES = [sparsernn.nn.__name__] + [
+    f"{sparsernn.nn.__name__}.{info.name}" for info in pkgutil.iter_modules(sparsernn.nn.__path__)
+]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples_run(name):
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0
+
+
+def test_every_public_name_has_an_example():
+    missing = [
+        name
+        for name in sparsernn.nn.__all__
+        if callable(getattr(sparsernn.nn, name)) and ">>>" not in (getattr(sparsernn.nn, name).__doc__ or "")
+    ]
+    assert missing == []
