@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save as save_tensors
 
+from sparsernn._io import write_atomic
 from sparsernn._registry import registry
 from sparsernn.errors import CheckpointError, ConfigError
 from sparsernn.nn.base import SparseRNNBase, constructor_args
@@ -83,7 +83,7 @@ def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, config: dic
     (['bias_hh_l0', 'bias_ih_l0'], {'lr': 0.001})
     """
     path = Path(path)
-    _write_atomically(path, checkpoint_bytes(model, config))
+    write_atomic(path, checkpoint_bytes(model, config))
     return path
 
 
@@ -207,17 +207,3 @@ def _read(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
     except (SafetensorError, OSError, ValueError) as err:
         raise CheckpointError(f"checkpoint {path} is not a valid safetensors file: {err}") from None
     return state, metadata
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

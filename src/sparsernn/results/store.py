@@ -12,11 +12,11 @@ import json
 import math
 import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from sparsernn import __version__
+from sparsernn._io import write_atomic
 from sparsernn.studies.config import RunConfig, run_hash
 from sparsernn.studies.recorder import RunResult
 
@@ -45,20 +45,6 @@ def is_complete(root: str | Path, config: RunConfig, *, retry_failed: bool = Fal
     if summary is None:
         return False
     return not (retry_failed and summary.get("status") == "failed")
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see either nothing or the whole file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def finite(data: Any) -> Any:

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from sparsernn._io import write_atomic
 from sparsernn.errors import DataError
 from sparsernn.plots import plot_training_curves
 from sparsernn.results import load, load_metrics
-from sparsernn.results.store import write_atomic
 from sparsernn.studies.protocols import get_protocol
 from sparsernn.studies.tables import markdown_table
 
