@@ -50,6 +50,12 @@ def _print_outcome(outcome: Any) -> None:
 @click.option("--backend", type=click.Choice(["local", "ray"]), default="local", show_default=True)
 @click.option("--address", default=None, help="Address of an existing Ray cluster (ray backend only).")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Parallel runs.")
+@click.option(
+    "--cpus-per-run", type=click.FloatRange(min=0, min_open=True), default=None, help="Ray: CPUs per run."
+)
+@click.option(
+    "--max-retries", type=click.IntRange(min=0), default=None, help="Ray: retries of a run whose worker died."
+)
 @click.option("--retry-failed", is_flag=True, help="Run again the runs that failed before.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @_user_errors
@@ -59,16 +65,21 @@ def run(
     backend: str,
     address: str | None,
     workers: int,
+    cpus_per_run: float | None,
+    max_retries: int | None,
     retry_failed: bool,
     quiet: bool,
 ) -> None:
     """Run every run of RECIPE not yet complete in the results folder (re-running resumes)."""
     from sparsernn.studies import load_recipe, run_sweep
 
+    given = {"--address": address, "--cpus-per-run": cpus_per_run, "--max-retries": max_retries}
+    given = {flag: value for flag, value in given.items() if value is not None}
+    if given and backend != "ray":
+        raise click.UsageError(f"{next(iter(given))} needs --backend ray")
+    names = {"--address": "address", "--cpus-per-run": "num_cpus_per_run", "--max-retries": "max_retries"}
+    options = {names[flag]: value for flag, value in given.items()}
     _, configs = load_recipe(recipe)
-    options = {"address": address} if backend == "ray" else {}
-    if address and backend != "ray":
-        raise click.UsageError("--address needs --backend ray")
     outcome = run_sweep(
         configs,
         results,

@@ -30,13 +30,14 @@ class Protocol:
 
 def _protocols() -> Mapping[str, Protocol]:
     # Imported here so that the protocol modules may import this one for their types.
-    from sparsernn.studies import darji_pruning, iterative, train_protocol
+    from sparsernn.studies import darji_pruning, iterative, structure, train_protocol
 
     return registry(
         {
             "train": train_protocol.PROTOCOL,
             "darji_pruning": darji_pruning.PROTOCOL,
             "iterative_pruning": iterative.PROTOCOL,
+            "darji_structure": structure.PROTOCOL,
         }
     )
 

@@ -18,11 +18,13 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import math
+import socket
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import ModuleType
 from typing import Any
 
 import torch
+from threadpoolctl import threadpool_limits
 
 from sparsernn.errors import ConfigError, SparsernnError
 from sparsernn.studies.config import RunConfig
@@ -77,6 +79,37 @@ def is_loopback(address: str | None) -> bool:
         return False
 
 
+def _host_port(address: str) -> tuple[str, int]:
+    """``(host, port)`` of ``[scheme://]host:port`` (IPv6 hosts in brackets)."""
+    host, sep, port = address.split("://")[-1].rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"Ray address must look like host:port (e.g. 10.0.0.1:6379), got {address!r}")
+    return host.strip("[]"), int(port)
+
+
+def check_reachable(address: str, *, timeout: float = 5.0) -> None:
+    """Raise ConfigError unless something accepts TCP connections at ``address``.
+
+    ``ray.init`` retries an address nobody listens on for minutes; a plain connect fails at once.
+
+    Examples
+    --------
+    >>> check_reachable("127.0.0.1:9", timeout=1.0)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    sparsernn.errors.ConfigError: cannot reach the Ray cluster at 127.0.0.1:9 (...); start its head with `ray start --head --port PORT` or check the address
+    """
+    host, port = _host_port(address)
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise ConfigError(
+            f"cannot reach the Ray cluster at {address} ({reason}); "
+            "start its head with `ray start --head --port PORT` or check the address"
+        ) from None
+
+
 @contextlib.contextmanager
 def _keep_loopback(ray: ModuleType) -> Iterator[None]:
     # Ray rewrites "127.0.0.1" to the machine's routable address, and then its servers listen on
@@ -107,6 +140,8 @@ def connect(ray: ModuleType, address: str | None, *, num_cpus: int, temp_dir: st
         options.update(num_cpus=num_cpus, _node_ip_address=LOOPBACK)
         if temp_dir is not None:
             options["_temp_dir"] = temp_dir
+    elif address != "auto":  # "auto": the cluster `ray start` last started on this machine
+        check_reachable(address)
     # "local" always starts a new instance: never join a cluster named by RAY_ADDRESS by accident.
     target = "local" if address is None else address
     guard = _keep_loopback(ray) if is_loopback(address) else contextlib.nullcontext()
@@ -127,6 +162,9 @@ def connect(ray: ModuleType, address: str | None, *, num_cpus: int, temp_dir: st
 def execute_in_worker(config: RunConfig) -> RunResult:
     """The body of every Ray task: one intra-op thread (one run per core, as in the local pool), then run.
 
+    Torch and NumPy/SciPy's BLAS are limited to one thread, exactly like the local pool's workers,
+    so both backends compute the same numbers.
+
     Examples
     --------
     >>> from sparsernn.studies.config import make_config
@@ -134,6 +172,7 @@ def execute_in_worker(config: RunConfig) -> RunResult:
     'ok'
     """
     torch.set_num_threads(1)
+    threadpool_limits(1)
     return execute(config)
 
 
@@ -206,8 +245,9 @@ def run_ray(
     progress : bool
         Ignored: per-run progress bars are not drawn in Ray workers (the driver shows one bar of runs).
     address : str, optional
-        ``host:port`` of an existing cluster's head (``ray start --head --port PORT``); None starts a
-        private instance on 127.0.0.1 and shuts it down afterwards.
+        ``host:port`` of an existing cluster's head (``ray start --head --port PORT``), or ``"auto"``
+        for the cluster last started on this machine; None starts a private instance on 127.0.0.1
+        and shuts it down afterwards.
     num_cpus_per_run, num_gpus_per_run : float
         Resources Ray reserves for each run.
     resources_per_run : mapping, optional

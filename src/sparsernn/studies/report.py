@@ -14,7 +14,7 @@ from sparsernn.studies.protocols import get_protocol
 from sparsernn.studies.tables import markdown_table
 
 OVERVIEW = ["run", "status", "model.cell", "wall_s"]
-SCORES = ["dense_accuracy", "test_accuracy", "final_accuracy", "density", "final_density"]
+SCORES = ["base_accuracy", "dense_accuracy", "test_accuracy", "final_accuracy", "density", "final_density"]
 
 
 def _varying(runs: pd.DataFrame) -> list[str]:
@@ -24,7 +24,9 @@ def _varying(runs: pd.DataFrame) -> list[str]:
 
 
 def _overview(runs: pd.DataFrame) -> list[str]:
-    columns = [c for c in [*OVERVIEW, *_varying(runs), *SCORES] if c in runs.columns]
+    columns = [
+        c for c in [*OVERVIEW, *_varying(runs), *SCORES] if c in runs.columns and runs[c].notna().any()
+    ]
     columns = list(dict.fromkeys(columns))
     lines = markdown_table(runs.sort_values("run")[columns])
     failed = runs[runs["status"] == "failed"]

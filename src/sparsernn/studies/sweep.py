@@ -51,6 +51,10 @@ def _run_in_pool(configs: list[RunConfig], on_result: OnResult, workers: int) ->
                     on_result(future.result())
                     remaining.pop(key)
         except BrokenProcessPool:
+            for future, key in futures.items():  # runs that finished before the pool broke still count
+                if future.done() and not future.cancelled() and future.exception() is None:
+                    on_result(future.result())
+                    remaining.pop(key)
             return list(remaining.values())
     return []
 
