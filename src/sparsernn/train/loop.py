@@ -16,7 +16,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from sparsernn.data.batch import Batch
-from sparsernn.errors import ConfigError, SparsernnError
+from sparsernn.errors import ConfigError, DataError, SparsernnError
 from sparsernn.nn import apply_masks_
 
 Callback = Callable[[int, dict[str, float]], bool | None]
@@ -82,7 +82,7 @@ def evaluate(model: nn.Module, batches: Iterable[Batch]) -> dict[str, float]:
         correct += int((logits.argmax(dim=1) == batch.y).sum())
         count += len(batch.y)
     if count == 0:
-        raise SparsernnError("cannot evaluate on an empty dataset")
+        raise DataError("cannot evaluate on an empty dataset")
     return {"loss": loss_sum / count, "accuracy": correct / count}
 
 

@@ -1,0 +1,111 @@
+"""The training loop: determinism, clipping, NaN detection, callbacks, masks kept."""
+
+from __future__ import annotations
+
+import doctest
+
+import pytest
+import torch
+from torch.utils.data import DataLoader
+
+import sparsernn.train.callbacks as callbacks_module
+import sparsernn.train.loop as loop_module
+from sparsernn._seed import torch_generator, torch_seeded
+from sparsernn.data import collate
+from sparsernn.nn import SequenceClassifier, load_classifier
+from sparsernn.train import TrainingDiverged, checkpoint, early_stopping, evaluate, fit, make_optimizer
+
+
+def _data(n=48, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 7, 3, generator=g)
+    y = (x[:, :, 0].sum(dim=1) > 0).long()
+    return [(x[i], int(y[i])) for i in range(n)]
+
+
+def _run(seed, epochs=3, **kw):
+    with torch_seeded(seed):
+        model = SequenceClassifier("lstm", num_classes=2, hidden_size=6, input_size=3)
+        loader = DataLoader(
+            _data(), batch_size=8, shuffle=True, collate_fn=collate, generator=torch_generator(seed)
+        )
+        history = fit(
+            model,
+            loader,
+            make_optimizer("adam", model.parameters(), lr=0.05),
+            epochs=epochs,
+            eval_batches=loader,
+            **kw,
+        )
+    return model, history
+
+
+def test_same_seed_same_history_and_weights():
+    (m1, h1), (m2, h2) = _run(0), _run(0)
+    assert h1 == h2
+    assert all(torch.equal(a, b) for a, b in zip(m1.state_dict().values(), m2.state_dict().values()))
+    assert _run(1)[1] != h1
+
+
+def test_learns_a_simple_task():
+    _, history = _run(0, epochs=15)
+    assert history[-1]["accuracy"] > 0.8 and history[-1]["train_loss"] < history[0]["train_loss"]
+
+
+def test_pruned_weights_stay_zero_through_fit():
+    with torch_seeded(0):
+        model = SequenceClassifier("gru", num_classes=2, hidden_size=6, input_size=3)
+    mask = torch.rand(model.rnn.weight_hh_l0.shape, generator=torch.Generator().manual_seed(0)) < 0.3
+    model.rnn.set_mask("weight_hh_l0", mask)
+    loader = DataLoader(_data(), batch_size=8, collate_fn=collate)
+    fit(
+        model,
+        loader,
+        make_optimizer("sgd", model.parameters(), lr=0.1, momentum=0.9, weight_decay=0.1),
+        epochs=2,
+        clip=1.0,
+    )
+    assert torch.all(model.rnn.weight_hh_l0[~mask] == 0)
+
+
+def test_nan_loss_raises_training_diverged():
+    model = SequenceClassifier("rnn_tanh", num_classes=2, hidden_size=4, input_size=3)
+    with torch.no_grad():
+        model.head.weight.fill_(float("nan"))
+    loader = DataLoader(_data(16), batch_size=8, collate_fn=collate)
+    with pytest.raises(TrainingDiverged, match="loss became nan at step 1"):
+        fit(model, loader, make_optimizer("adam", model.parameters(), lr=0.01), epochs=1)
+
+
+def test_early_stopping_stops(tmp_path):
+    seen = []
+    stop = early_stopping(patience=1, metric="loss", mode="min", min_delta=10.0)
+    _, history = _run(0, epochs=10, callbacks=[lambda e, m: seen.append(e), stop])
+    assert len(history) == 2 and seen == [1, 2]  # epoch 2 is the first without a 10-point gain: stop
+
+
+def test_checkpoint_callback_saves_the_trained_model(tmp_path):
+    path = tmp_path / "ckpt.safetensors"
+    with torch_seeded(0):
+        model = SequenceClassifier("lstm", num_classes=2, hidden_size=6, input_size=3)
+    loader = DataLoader(_data(), batch_size=8, collate_fn=collate)
+    optimizer = make_optimizer("adam", model.parameters(), lr=0.05)
+    fit(model, loader, optimizer, epochs=2, callbacks=[checkpoint(model, path, every=2)])
+    loaded = load_classifier(path)
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), loaded.state_dict().values()))
+
+
+def test_unknown_optimizer():
+    with pytest.raises(ValueError, match="unknown optimizer 'adamm'; choose from adam, adamw, sgd"):
+        make_optimizer("adamm", [torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+
+
+def test_evaluate_on_nothing():
+    model = SequenceClassifier("gru", num_classes=2, hidden_size=4, input_size=3)
+    with pytest.raises(ValueError, match="empty dataset"):
+        evaluate(model, [])
+
+
+@pytest.mark.parametrize("module", [loop_module, callbacks_module])
+def test_docstring_examples(module):
+    assert doctest.testmod(module, optionflags=doctest.ELLIPSIS).failed == 0
