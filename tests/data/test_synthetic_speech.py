@@ -134,3 +134,22 @@ def test_missing_espeak_is_reported(tmp_path, monkeypatch):
         prepare_synthetic_speech(
             tmp_path / "c", words=("yes",), voices=("en-us",), rates=(150,), pitches=(50,)
         )
+
+
+@needs_espeak
+def test_concurrent_prepare_of_the_same_corpus(tmp_path, monkeypatch):
+    # Two sweep workers preparing the same corpus at once: the one that finishes second must use the
+    # first one's corpus instead of failing on the rename (a bug seen with --workers 2).
+    options = dict(words=("go",), voices=("en-us",), rates=(150,), pitches=(50,))
+    root = tmp_path / "speech"
+    write = synthetic_speech._write_corpus
+
+    def write_while_another_finishes(building, manifest):
+        write(building, manifest)
+        monkeypatch.setattr(synthetic_speech, "_write_corpus", write)
+        prepare_synthetic_speech(root, **options)  # the other worker wins the race
+
+    monkeypatch.setattr(synthetic_speech, "_write_corpus", write_while_another_finishes)
+    assert prepare_synthetic_speech(root, **options) == root
+    assert json.loads((root / MANIFEST).read_text())["words"] == ["go"]
+    assert [p.name for p in tmp_path.iterdir()] == ["speech"]  # no staging folder left behind

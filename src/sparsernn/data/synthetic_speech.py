@@ -230,10 +230,8 @@ def prepare_synthetic_speech(
     options = dict(words=words, voices=voices, rates=rates, pitches=pitches, seed=seed)
     manifest = _check(options | dict(valid_fraction=valid_fraction, test_fraction=test_fraction))
     root = default_root(**manifest) if root is None else Path(root).expanduser()
-    if (root / MANIFEST).is_file():
-        if json.loads((root / MANIFEST).read_text(encoding="utf-8")) == manifest:
-            return root
-        raise DataError(f"{root}: holds a synthetic corpus made with other options; choose another root")
+    if _holds_corpus(root, manifest):
+        return root
     if root.exists() and (not root.is_dir() or any(root.iterdir())):
         raise DataError(
             f"{root}: exists and is not an empty folder or a synthetic corpus; choose another root"
@@ -242,9 +240,14 @@ def prepare_synthetic_speech(
     building = Path(tempfile.mkdtemp(prefix=f".{root.name}-", dir=root.parent))
     try:
         _write_corpus(building, manifest)
-        if root.exists():
-            root.rmdir()
-        os.replace(building, root)  # atomic: a corpus folder is complete or absent
+        try:
+            if root.exists():
+                root.rmdir()
+            os.replace(building, root)  # atomic: a corpus folder is complete or absent
+        except OSError:
+            # Another process (e.g. a parallel sweep worker) put the same corpus in place first.
+            if not _holds_corpus(root, manifest):
+                raise
     finally:
         shutil.rmtree(building, ignore_errors=True)
     return root
@@ -281,3 +284,12 @@ def build_synthetic_speech(
     return DataSplits(
         "synthetic_speech", splits.train, splits.test, splits.num_classes, input_size=splits.input_size
     )
+
+
+def _holds_corpus(root: Path, manifest: dict) -> bool:
+    """Whether ``root`` is a finished corpus made with ``manifest`` (DataError if made with others)."""
+    if not (root / MANIFEST).is_file():
+        return False
+    if json.loads((root / MANIFEST).read_text(encoding="utf-8")) == manifest:
+        return True
+    raise DataError(f"{root}: holds a synthetic corpus made with other options; choose another root")
