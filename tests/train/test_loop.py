@@ -109,3 +109,26 @@ def test_evaluate_on_nothing():
 @pytest.mark.parametrize("module", [loop_module, callbacks_module])
 def test_docstring_examples(module):
     assert doctest.testmod(module, optionflags=doctest.ELLIPSIS).failed == 0
+
+
+def test_fit_shuffles_like_a_plain_loop_over_the_loader():
+    # Regression: wrapping the loader in a disabled tqdm started an extra iterator per epoch, which
+    # advanced the loader's generator, so fit() saw other batches than `for batch in loader`.
+    seen = []
+
+    class Spy(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(2))
+
+        def forward(self, x, lengths):
+            seen.append(x[:, 0, 0].clone())
+            return self.w.expand(len(x), 2)
+
+    data = _data(32)
+    loader = DataLoader(data, batch_size=8, shuffle=True, collate_fn=collate, generator=torch_generator(5))
+    spy = Spy()
+    fit(spy, loader, torch.optim.SGD(spy.parameters(), lr=0.1), epochs=2)
+    reference = DataLoader(data, batch_size=8, shuffle=True, collate_fn=collate, generator=torch_generator(5))
+    expected = [b.x[:, 0, 0] for _ in range(2) for b in reference]
+    assert len(seen) == len(expected) and all(torch.equal(a, b) for a, b in zip(seen, expected))

@@ -6,6 +6,7 @@
 - :func:`keep_masks`, :func:`apply_masks_`, :func:`sparse_modules`, :func:`sparsify`: model-level helpers.
 - :data:`CELLS`, :func:`make_rnn`, :func:`cell_of`, :data:`GATES`: cell kinds by name.
 - :class:`SequenceClassifier`: embedding → sparse recurrent stack → linear read-out.
+- :class:`GraphRNN`, :class:`GraphClassifier`: DAG-structured sparse RNNs built from a graph.
 - :func:`save_checkpoint`, :func:`checkpoint_bytes`, :func:`load_checkpoint`, :func:`load_model`,
   :func:`load_classifier`: safetensors checkpoints (weights, masks, config, model description).
 """
@@ -20,12 +21,15 @@ from sparsernn.nn.checkpoint import (
     save_checkpoint,
 )
 from sparsernn.nn.classifier import SequenceClassifier
+from sparsernn.nn.graph_rnn import GraphClassifier, GraphRNN
 from sparsernn.nn.masking import apply_masks_, keep_masks, sparse_modules, sparsify
 from sparsernn.nn.recurrent import SparseGRU, SparseLSTM, SparseRNN, from_torch
 
 __all__ = [
     "CELLS",
     "GATES",
+    "GraphClassifier",
+    "GraphRNN",
     "SequenceClassifier",
     "SparseGRU",
     "SparseLSTM",

@@ -22,6 +22,7 @@ from sparsernn._registry import registry
 from sparsernn.errors import CheckpointError, ConfigError
 from sparsernn.nn.base import SparseRNNBase, constructor_args
 from sparsernn.nn.classifier import SequenceClassifier
+from sparsernn.nn.graph_rnn import GraphClassifier
 from sparsernn.nn.recurrent import SparseGRU, SparseLSTM, SparseRNN
 
 FORMAT = "1"
@@ -32,6 +33,7 @@ _MODEL_KEY = "sparsernn.model"
 MODELS: Mapping[str, Callable[..., torch.nn.Module]] = registry(
     {
         "SequenceClassifier": SequenceClassifier,
+        "GraphClassifier": GraphClassifier,
         "SparseRNN": SparseRNN,
         "SparseLSTM": SparseLSTM,
         "SparseGRU": SparseGRU,
@@ -172,8 +174,8 @@ def load_classifier(path: str | os.PathLike) -> SequenceClassifier:
 
 
 def _model_spec(model: torch.nn.Module) -> dict | None:
-    if type(model) is SequenceClassifier:
-        return {"class": "SequenceClassifier", "args": model.config}
+    if type(model) in (SequenceClassifier, GraphClassifier):
+        return {"class": type(model).__name__, "args": model.config}
     if isinstance(model, SparseRNNBase) and type(model).__name__ in MODELS:
         return {"class": type(model).__name__, "args": constructor_args(model)}
     return None

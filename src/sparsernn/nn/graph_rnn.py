@@ -284,6 +284,17 @@ class GraphRNN(torch.nn.Module):
         masks = [layer._mask(n) for _, layer in self.sparse_layers() for n in layer._masked_names]
         return sum(int(m.sum()) for m in masks) / sum(m.numel() for m in masks)
 
+    def sparsity(self) -> float:
+        """Fraction of masked-weight entries pruned: ``1 - density()``.
+
+        Examples
+        --------
+        >>> rnn = GraphRNN.from_graph(nx.DiGraph([(0, 2), (1, 3), (0, 3)]), cell="rnn_tanh")
+        >>> rnn.sparsity()  # layer 1 keeps 3 of its 4 input weights; everything else is dense
+        0.0625
+        """
+        return 1.0 - self.density()
+
     def forward(self, x: Tensor) -> Tensor:
         """Output sequence (B, T, |last layer|) of the last layer for input ``x`` (B, T, input_size)."""
         skips_into: dict[int, list[int]] = {}

@@ -29,7 +29,7 @@ import numpy as np
 from pydantic import Field, field_validator, model_validator
 from torch.utils.data import DataLoader
 
-from sparsernn._seed import torch_generator, torch_seeded
+from sparsernn._seed import torch_seeded
 from sparsernn.data import collate
 from sparsernn.errors import SparsernnError
 from sparsernn.nn import GraphClassifier, checkpoint_bytes
@@ -39,7 +39,7 @@ from sparsernn.studies.protocols import Protocol
 from sparsernn.studies.recorder import Recorder
 from sparsernn.studies.structure_graphs import FAMILIES, graph_features, make_graph
 from sparsernn.train import evaluate, fit, make_optimizer
-from sparsernn.train.many import LengthBatches, fit_many, flush_denormals
+from sparsernn.train.many import LengthBatches, ShuffledBatches, fit_many, flush_denormals
 
 
 class StructureParams(Section):
@@ -73,19 +73,19 @@ class StructureParams(Section):
 
 
 def _train_loader(config: RunConfig, loaders: Loaders, params: StructureParams) -> DataLoader:
-    """A fresh training loader: every model trained from it sees the same batches in the same order."""
-    splits = loaders.splits
-    if not params.length_bucketing:  # the protocol's batches, exactly as make_loaders shuffles them
-        return DataLoader(
-            splits.train,
-            batch_size=config.data.batch_size,
-            shuffle=True,
-            collate_fn=collate,
-            generator=torch_generator(config.seed),
-        )
-    lengths = [len(loaders.splits.train[i][0]) for i in range(len(loaders.splits.train))]
-    sampler = LengthBatches(lengths, config.data.batch_size, seed=config.seed)
-    return DataLoader(loaders.splits.train, batch_sampler=sampler, collate_fn=collate)
+    """A fresh training loader: every model trained from it sees the same batches in the same order.
+
+    Batches are drawn by :class:`~sparsernn.train.many.ShuffledBatches` (a seeded permutation per
+    epoch), or by length with ``length_bucketing``; the order depends only on the epochs consumed,
+    so the packed and the one-by-one engines see identical batches.
+    """
+    train = loaders.splits.train
+    if params.length_bucketing:
+        lengths = [len(train[i][0]) for i in range(len(train))]
+        sampler = LengthBatches(lengths, config.data.batch_size, seed=config.seed)
+    else:
+        sampler = ShuffledBatches(len(train), config.data.batch_size, seed=config.seed)
+    return DataLoader(train, batch_sampler=sampler, collate_fn=collate)
 
 
 def _build(config: RunConfig, params: StructureParams, vocab: int, recorder: Recorder) -> tuple[list, list]:

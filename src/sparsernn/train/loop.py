@@ -56,7 +56,9 @@ def train_epoch(
     """One pass of optimizer steps; returns the mean training loss. Masks are re-applied after each step."""
     model.train()
     total, count = 0.0, 0
-    for batch in tqdm(batches, desc=desc, leave=False, disable=not progress):
+    # Wrap only when shown: tqdm calls iter() on its iterable at construction, which would start (and
+    # waste) an extra epoch of a DataLoader, advancing its shuffling generator.
+    for batch in tqdm(batches, desc=desc, leave=False) if progress else batches:
         optimizer.zero_grad(set_to_none=True)
         loss = nn.functional.cross_entropy(_logits(model, batch), batch.y)
         if not math.isfinite(loss.item()):

@@ -50,7 +50,15 @@ class ManyResult:
 
 @contextlib.contextmanager
 def flush_denormals() -> Iterator[None]:
-    """Flush subnormal floats to zero inside the block (where the CPU supports it), then stop."""
+    """Flush subnormal floats to zero inside the block (where the CPU supports it), then stop.
+
+    Examples
+    --------
+    >>> with flush_denormals():
+    ...     tiny = torch.tensor([1e-39]) * 1.0  # subnormal in float32
+    >>> tiny.item() in (0.0, 1e-39) or tiny.item()
+    True
+    """
     supported = torch.set_flush_denormal(True)
     try:
         yield
@@ -74,7 +82,19 @@ def clip_per_model_(packed: PackedModels, max_norm: float, owners: dict[str, tor
     """Clip every model's gradient to total 2-norm ``max_norm``; return the norms before clipping.
 
     Same formula as ``torch.nn.utils.clip_grad_norm_`` applied to each model alone: the gradients of
-    model k are scaled by ``min(1, max_norm / (norm_k + 1e-6))``.
+    model k are scaled by ``min(1, max_norm / (norm_k + 1e-6))``. ``owners`` maps every packed
+    tensor to the model of each of its rows (embedding: columns), see ``_model_ids``.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> models = [GraphClassifier.from_graph(nx.path_graph(3), "gru", vocab_size=128) for _ in range(2)]
+    >>> packed = PackedModels(models)
+    >>> packed(torch.tensor([[66, 67]])).pow(2).sum().mul(1e3).backward()
+    >>> norms = clip_per_model_(packed, 1.0, _model_ids(packed))
+    >>> after = clip_per_model_(packed, 1.0, _model_ids(packed))
+    >>> norms.shape, bool((after <= 1.0 + 1e-6).all())
+    (torch.Size([2]), True)
     """
     models = len(packed.plan.depths)
     squares = torch.zeros(models, dtype=torch.float64)
@@ -95,9 +115,23 @@ def clip_per_model_(packed: PackedModels, max_norm: float, owners: dict[str, tor
 
 @torch.no_grad()
 def evaluate_many(packed: PackedModels, batches: Iterable[Batch]) -> list[dict[str, float]]:
-    """Mean cross-entropy ``loss`` and ``accuracy`` of every packed model over ``batches``."""
+    """Mean cross-entropy ``loss`` and ``accuracy`` of every packed model over ``batches``.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from sparsernn.data import collate
+    >>> packed = PackedModels([GraphClassifier.from_graph(nx.path_graph(3), "lstm", vocab_size=128)])
+    >>> scores = evaluate_many(packed, [collate([(torch.tensor([66, 69]), 1)])])
+    >>> sorted(scores[0]), scores[0]["accuracy"] in (0.0, 1.0)
+    (['accuracy', 'loss'], True)
+    """
     models = len(packed.plan.depths)
-    loss_sum, correct, count = torch.zeros(models, dtype=torch.float64), torch.zeros(models), 0
+    loss_sum, correct, count = (
+        torch.zeros(models, dtype=torch.float64),
+        torch.zeros(models, dtype=torch.long),
+        0,
+    )
     for batch in batches:
         logits = packed(batch.x, batch.lengths)  # (K, B, C)
         target = batch.y.expand(models, -1)
@@ -106,9 +140,7 @@ def evaluate_many(packed: PackedModels, batches: Iterable[Batch]) -> list[dict[s
         count += len(batch.y)
     if count == 0:
         raise SparsernnError("cannot evaluate on an empty dataset")
-    return [
-        {"loss": float(loss_sum[k] / count), "accuracy": float(correct[k] / count)} for k in range(models)
-    ]
+    return [{"loss": float(loss_sum[k]) / count, "accuracy": int(correct[k]) / count} for k in range(models)]
 
 
 def _train_epoch(
@@ -207,12 +239,48 @@ def fit_many(
     return ManyResult(histories, diverged)
 
 
+def _epoch_rng(seed: int, epoch: int) -> np.random.Generator:
+    return numpy_rng(int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0]))
+
+
+class ShuffledBatches:
+    """Shuffled batches of ``size`` items, a fresh permutation per epoch from ``(seed, epoch)``.
+
+    A DataLoader ``batch_sampler`` whose order depends only on how many epochs were *consumed*:
+    creating an iterator that is never read (as progress bars do) does not advance it, so every
+    training loop over it sees the same batches, epoch after epoch.
+
+    Examples
+    --------
+    >>> sampler = ShuffledBatches(5, batch_size=2, seed=0)
+    >>> first = list(sampler)
+    >>> sorted(i for b in first for i in b), [len(b) for b in first], first != list(sampler)
+    ([0, 1, 2, 3, 4], [2, 2, 1], True)
+    """
+
+    def __init__(self, size: int, batch_size: int, *, seed: int) -> None:
+        if batch_size < 1 or size < 0:
+            raise ConfigError(f"batch_size must be >= 1 and size >= 0, got {batch_size} and {size}")
+        self.size, self.batch_size, self.seed = size, batch_size, seed
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return math.ceil(self.size / self.batch_size)
+
+    def __iter__(self) -> Iterator[list[int]]:
+        self.epoch += 1  # runs at the first next(), not when the iterator is made
+        order = _epoch_rng(self.seed, self.epoch).permutation(self.size)
+        for start in range(0, self.size, self.batch_size):
+            yield order[start : start + self.batch_size].tolist()
+
+
 class LengthBatches:
     """Batches of strings of similar length (NOT the protocol's batches: an explicit speed option).
 
     Each epoch, the indices are shuffled, cut into pools of ``pool`` batches, sorted by length
     within a pool and cut into batches, and the batches are shuffled; use as a DataLoader's
     ``batch_sampler``. Padded steps drop by about the ratio of the longest to the mean length.
+    Like :class:`ShuffledBatches`, only consumed epochs advance the order.
 
     Examples
     --------
@@ -226,14 +294,14 @@ class LengthBatches:
             raise ConfigError(f"batch_size and pool must be >= 1, got {batch_size} and {pool}")
         self.lengths = np.asarray(lengths)
         self.batch_size, self.pool, self.seed = batch_size, pool, seed
-        self.epoch = 0  # advanced by every iteration, so each epoch has its own order
+        self.epoch = 0
 
     def __len__(self) -> int:
         return math.ceil(len(self.lengths) / self.batch_size)
 
     def __iter__(self) -> Iterator[list[int]]:
-        rng = numpy_rng(np.random.SeedSequence([self.seed, self.epoch]).generate_state(1)[0].item())
         self.epoch += 1
+        rng = _epoch_rng(self.seed, self.epoch)
         order = rng.permutation(len(self.lengths))
         span = self.batch_size * self.pool
         batches = []
@@ -243,4 +311,5 @@ class LengthBatches:
             batches += [
                 chunk[i : i + self.batch_size].tolist() for i in range(0, len(chunk), self.batch_size)
             ]
-        return iter([batches[i] for i in rng.permutation(len(batches))])
+        for i in rng.permutation(len(batches)):
+            yield batches[i]

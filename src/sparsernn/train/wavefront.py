@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from sparsernn.nn.graph_rnn import GraphClassifier
+from sparsernn.nn.graph_rnn import GraphClassifier, _last_steps
 from sparsernn.train.wavefront_cells import KERNELS
 from sparsernn.train.wavefront_plan import Plan, plan
 
@@ -236,7 +236,7 @@ class PackedModels(torch.nn.Module):
         p = self.plan
         depth = torch.tensor(p.depths).view(-1, 1, 1)
         if self.readout == "last_valid" and lengths is not None:
-            last = torch.as_tensor(lengths).long().view(1, 1, -1) - 1
+            last = _last_steps(lengths, batch, steps).view(1, 1, -1)
         else:
             last = torch.full((1, 1, batch), steps - 1, dtype=torch.long)
         slab = depth - 1 + last + p.delay  # (K, 1, B)

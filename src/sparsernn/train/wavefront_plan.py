@@ -37,7 +37,7 @@ ZERO_ROW, TRASH_ROW, FIRST_ROW = 0, 1, 2
 _LADDER = (4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Bucket:
     """Blocks of one padded fan-in ``width``, sorted by level (arrays indexed by block)."""
 
@@ -54,7 +54,7 @@ class Bucket:
         return bisect.bisect_right(self.levels, wave - steps), bisect.bisect_right(self.levels, wave)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Plan:
     """Where every model's cells, rows and parameters live in the packed computation."""
 
@@ -80,7 +80,7 @@ class Plan:
         return steps + self.depth - 1
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Cell:
     model: int
     level: int
@@ -132,7 +132,7 @@ def _check(models: list[GraphClassifier]) -> str:
     return cells.pop()
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Block:
     cell: _Cell
     units: np.ndarray  # unit indices of the cell
