@@ -6,10 +6,8 @@ import torch
 from torch import Tensor
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from sparsernn.errors import ConfigError, DataError
 from sparsernn.nn.cells import make_rnn
-
-READOUTS = ("last", "last_valid")
+from sparsernn.nn.inputs import check_classifier_args, check_input, checked_lengths
 
 
 class SequenceClassifier(torch.nn.Module):
@@ -63,10 +61,7 @@ class SequenceClassifier(torch.nn.Module):
         bias: bool = True,
     ) -> None:
         super().__init__()
-        if (input_size is None) == (vocab_size is None):
-            raise ConfigError("give exactly one of input_size (float inputs) and vocab_size (token inputs)")
-        if readout not in READOUTS:
-            raise ConfigError(f"unknown readout {readout!r}; choose from {', '.join(READOUTS)}")
+        check_classifier_args(input_size, vocab_size, readout)
         self._config = {
             "cell": cell,
             "num_classes": num_classes,
@@ -103,35 +98,15 @@ class SequenceClassifier(torch.nn.Module):
         ``lengths`` ``(B,)`` are the true sequence lengths; only the ``"last_valid"`` read-out uses
         them (``None`` means every sequence fills all T steps).
         """
-        self._check_input(x)
+        check_input(x, tokens=self.embedding is not None, input_size=self._config["input_size"])
         if self.embedding is not None:
             x = self.embedding(x)  # (B, T) -> (B, T, E)
         # x: (B, T, F)
         if self.readout == "last_valid" and lengths is not None:
-            lengths = _checked_lengths(lengths, x.shape[0], x.shape[1])
+            lengths = checked_lengths(lengths, x.shape[0], x.shape[1])
             x = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
         _, state = self.rnn(x)
         h_n = state[0] if isinstance(state, tuple) else state  # (L, B, H); an LSTM gives (h_n, c_n)
         # h_n[-1] is the top layer at the last step read: the padded sequence's last step (equal to the
         # output at t = T-1), or each packed sequence's own last valid step.
         return self.head(h_n[-1])  # (B, H) -> (B, C)
-
-    def _check_input(self, x: Tensor) -> None:
-        if self.embedding is not None:
-            if x.dim() != 2 or x.is_floating_point():
-                raise DataError(
-                    f"token input must be an integer tensor (B, T), got {x.dtype} {tuple(x.shape)}"
-                )
-        elif x.dim() != 3 or x.shape[-1] != self._config["input_size"]:
-            expected = f"(B, T, {self._config['input_size']})"
-            raise DataError(f"float input must have shape {expected}, got {tuple(x.shape)}")
-
-
-def _checked_lengths(lengths: Tensor, batch: int, steps: int) -> Tensor:
-    """``lengths`` as a CPU long tensor (packing needs it there), each within 1..steps."""
-    lengths = torch.as_tensor(lengths).to("cpu", torch.long)
-    if lengths.shape != (batch,):
-        raise DataError(f"lengths must have shape ({batch},), got {tuple(lengths.shape)}")
-    if int(lengths.min()) < 1 or int(lengths.max()) > steps:
-        raise DataError(f"lengths must lie in 1..{steps} (the padded length), got {lengths.tolist()}")
-    return lengths

@@ -41,13 +41,13 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from sparsernn.errors import ConfigError, DataError, GraphError, MaskError
+from sparsernn.errors import ConfigError, GraphError, MaskError
 from sparsernn.graphs import as_dag, dag_layers, layer_connections
 from sparsernn.nn.base import SparseRNNBase
 from sparsernn.nn.cells import GATES, make_rnn
+from sparsernn.nn.inputs import check_classifier_args, check_input, checked_lengths
 
 GATE_MASKS = ("blocked", "interleaved")
-READOUTS = ("last", "last_valid")
 
 
 @dataclass(frozen=True)
@@ -355,10 +355,7 @@ class GraphClassifier(torch.nn.Module):
         bias: bool = True,
     ) -> None:
         super().__init__()
-        if (input_size is None) == (vocab_size is None):
-            raise ConfigError("give exactly one of input_size (float inputs) and vocab_size (token inputs)")
-        if readout not in READOUTS:
-            raise ConfigError(f"unknown readout {readout!r}; choose from {', '.join(READOUTS)}")
+        check_classifier_args(input_size, vocab_size, readout)
         dag = nx.DiGraph()
         dag.add_nodes_from(nodes)
         dag.add_edges_from(tuple(e) for e in edges)
@@ -408,30 +405,13 @@ class GraphClassifier(torch.nn.Module):
 
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         """Logits (B, C) for tokens ``x`` (B, T) or features (B, T, F); ``lengths`` for ``"last_valid"``."""
+        check_input(x, tokens=self.embedding is not None, input_size=self.rnn.input_size)
         if self.embedding is not None:
-            if x.dim() != 2 or x.is_floating_point():
-                raise DataError(
-                    f"token input must be an integer tensor (B, T), got {x.dtype} {tuple(x.shape)}"
-                )
             x = self.embedding(x)  # (B, T) -> (B, T, #sources)
-        elif x.dim() != 3 or x.shape[-1] != self.rnn.input_size:
-            raise DataError(
-                f"float input must have shape (B, T, {self.rnn.input_size}), got {tuple(x.shape)}"
-            )
         out = self.rnn(x)  # (B, T, H_last)
         if self.readout == "last_valid" and lengths is not None:
-            index = _last_steps(lengths, out.shape[0], out.shape[1]).to(out.device)
+            index = (checked_lengths(lengths, out.shape[0], out.shape[1]) - 1).to(out.device)
             last = out[torch.arange(out.shape[0], device=out.device), index]
         else:
             last = out[:, -1]
         return self.head(last)  # (B, H_last) -> (B, C)
-
-
-def _last_steps(lengths: Tensor, batch: int, steps: int) -> Tensor:
-    """Index of each sequence's last valid step, checking ``lengths`` (B,) lies in 1..steps."""
-    lengths = torch.as_tensor(lengths).to("cpu", torch.long)
-    if lengths.shape != (batch,):
-        raise DataError(f"lengths must have shape ({batch},), got {tuple(lengths.shape)}")
-    if int(lengths.min()) < 1 or int(lengths.max()) > steps:
-        raise DataError(f"lengths must lie in 1..{steps} (the padded length), got {lengths.tolist()}")
-    return lengths - 1

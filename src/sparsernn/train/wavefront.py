@@ -22,7 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from sparsernn.nn.graph_rnn import GraphClassifier, _last_steps
+from sparsernn.nn.graph_rnn import GraphClassifier
+from sparsernn.nn.inputs import checked_lengths
 from sparsernn.train.wavefront_cells import KERNELS
 from sparsernn.train.wavefront_plan import Plan, plan
 
@@ -236,7 +237,7 @@ class PackedModels(torch.nn.Module):
         p = self.plan
         depth = torch.tensor(p.depths).view(-1, 1, 1)
         if self.readout == "last_valid" and lengths is not None:
-            last = _last_steps(lengths, batch, steps).view(1, 1, -1)
+            last = (checked_lengths(lengths, batch, steps) - 1).view(1, 1, -1)
         else:
             last = torch.full((1, 1, batch), steps - 1, dtype=torch.long)
         slab = depth - 1 + last + p.delay  # (K, 1, B)

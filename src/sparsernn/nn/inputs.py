@@ -1,0 +1,43 @@
+"""Checks shared by the classifiers: input kind, read-out name, input tensors and sequence lengths."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from sparsernn.errors import ConfigError, DataError
+
+READOUTS = ("last", "last_valid")
+
+
+def check_classifier_args(input_size: int | None, vocab_size: int | None, readout: str) -> None:
+    """Exactly one of ``input_size`` / ``vocab_size``, and a known ``readout``."""
+    if (input_size is None) == (vocab_size is None):
+        raise ConfigError("give exactly one of input_size (float inputs) and vocab_size (token inputs)")
+    if readout not in READOUTS:
+        raise ConfigError(f"unknown readout {readout!r}; choose from {', '.join(READOUTS)}")
+
+
+def check_input(x: Tensor, *, tokens: bool, input_size: int | None) -> None:
+    """``x`` must be integer tokens (B, T) when ``tokens``, else features (B, T, input_size)."""
+    if tokens:
+        if x.dim() != 2 or x.is_floating_point():
+            raise DataError(f"token input must be an integer tensor (B, T), got {x.dtype} {tuple(x.shape)}")
+    elif x.dim() != 3 or x.shape[-1] != input_size:
+        raise DataError(f"float input must have shape (B, T, {input_size}), got {tuple(x.shape)}")
+
+
+def checked_lengths(lengths: Tensor, batch: int, steps: int) -> Tensor:
+    """``lengths`` as a CPU long tensor (packing needs it there), each within 1..steps.
+
+    Examples
+    --------
+    >>> checked_lengths(torch.tensor([3, 1]), 2, 3).tolist()
+    [3, 1]
+    """
+    lengths = torch.as_tensor(lengths).to("cpu", torch.long)
+    if lengths.shape != (batch,):
+        raise DataError(f"lengths must have shape ({batch},), got {tuple(lengths.shape)}")
+    if int(lengths.min()) < 1 or int(lengths.max()) > steps:
+        raise DataError(f"lengths must lie in 1..{steps} (the padded length), got {lengths.tolist()}")
+    return lengths
