@@ -8,6 +8,7 @@ import pandas as pd
 
 from sparsernn import prune
 from sparsernn.plots.pruning import plot_pruned_accuracy, plot_recovery_curves
+from sparsernn.studies.darji_pruning import DarjiPruningParams
 from sparsernn.studies.tables import markdown_table
 
 
@@ -32,7 +33,9 @@ def report(runs: pd.DataFrame, metrics: pd.DataFrame, out: Path) -> list[str]:
     if table.empty:
         return []
     base = runs.groupby(runs.get("model.cell", pd.Series("lstm", index=runs.index)))["base_accuracy"].mean()
-    tolerance = 0.01
+    tolerance = DarjiPruningParams().tolerance
+    if "params.tolerance" in runs and runs["params.tolerance"].notna().any():
+        tolerance = float(runs["params.tolerance"].dropna().iloc[0])
     kinds = [k for k in ("both", "ih", "hh") if k in set(table["kind"])]
     study = str(runs["study"].iloc[0])
     first = table[table["epoch"] == 0]
@@ -64,12 +67,16 @@ def report(runs: pd.DataFrame, metrics: pd.DataFrame, out: Path) -> list[str]:
             | {f"safe {k}": f"{100 * safe[f'safe_sparsity_{k}'].min():g}%" for k in kinds}
             | {f"recovers {k}": f"{100 * safe[f'recovered_sparsity_{k}'].min():g}%" for k in kinds}
         )
-    lines += ["### Recovery epochs (first retraining epoch within 1 point of the base model; - = never)", ""]
+    points = f"{100 * tolerance:g} point{'s' if tolerance != 0.01 else ''}"
+    lines += [
+        f"### Recovery epochs (first retraining epoch within {points} of the base model; - = never)",
+        "",
+    ]
     lines += markdown_table(pd.DataFrame(recovery_rows))
     lines += ["", "### Safe pruning levels", ""]
     lines += [
-        "`safe`: highest p such that every level up to p loses ≤ 1 point right after pruning; "
-        "`recovers`: every level up to p gets back within 1 point during retraining (minimum over seeds).",
+        f"`safe`: highest p such that every level up to p loses ≤ {points} right after pruning; "
+        f"`recovers`: every level up to p gets back within {points} during retraining (minimum over seeds).",
         "",
     ]
     lines += markdown_table(pd.DataFrame(safe_rows))
