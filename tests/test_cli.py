@@ -47,6 +47,14 @@ def test_user_errors_are_one_line_exit_2(cli, args, message):
     assert len(lines) == 1 and lines[0].startswith(message)
 
 
+@pytest.mark.parametrize(
+    "flag", [["--address", "127.0.0.1:1"], ["--cpus-per-run", "2"], ["--max-retries", "1"]]
+)
+def test_ray_options_need_the_ray_backend(cli, flag):
+    result = cli.invoke(main, ["run", str(Path(__file__).parents[1] / "recipes" / "smoke.yaml"), *flag])
+    assert result.exit_code == 2 and f"{flag[0]} needs --backend ray" in result.output
+
+
 def test_bad_recipe_value(cli, tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text("study: s\nmodel: {cell: lstn}\n")
