@@ -43,7 +43,8 @@ def _study_section(study: str, runs: pd.DataFrame, metrics: pd.DataFrame, out: P
     if "epoch" in mine.columns and not mine.empty:
         labels = {r["run"]: f"{r.get('model.cell', '')} {r['run']}" for r in runs.to_dict("records")}
         path = plot_training_curves(mine, labels, out / f"training_{study}.png")
-        lines += ["", f"![training curves of {study}]({path.name})", ""]
+        if path is not None:
+            lines += ["", f"![training curves of {study}]({path.name})", ""]
     reporter = get_protocol(protocol).report
     if reporter is not None:
         ok = runs[runs["status"] == "ok"]
