@@ -24,12 +24,8 @@ import time
 from pathlib import Path
 
 import pytest
-import torch
-from safetensors import safe_open
-from threadpoolctl import threadpool_limits
 
 from sparsernn.results import complete_runs, is_complete, load, run_dir, write_run
-from sparsernn.studies import load_recipe, run_sweep
 from sparsernn.studies.config import make_config, run_hash
 from sparsernn.studies.recorder import RunResult
 
@@ -38,49 +34,6 @@ SMOKE = ROOT / "recipes" / "smoke.yaml"
 KILLS = 3  # bounded: three kills, then one uninterrupted re-run
 pytestmark = pytest.mark.timeout(60)
 SEED = int(os.environ.get("SPARSERNN_CRASH_SEED", "20240521"))
-
-
-def checkpoint_content(path: Path) -> tuple[dict, dict] | None:
-    """Metadata and tensors of a checkpoint (byte order of safetensors metadata varies by process)."""
-    if not path.exists():
-        return None
-    with safe_open(path, framework="pt") as handle:
-        tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118 - not a dict
-        metadata = handle.metadata()
-    return metadata, {k: (str(t.dtype), tuple(t.shape), t.numpy().tobytes()) for k, t in tensors.items()}
-
-
-def snapshot(root: Path) -> dict[str, dict]:
-    """Everything a complete run wrote, by run, minus wall times."""
-    runs = {}
-    for folder in complete_runs(root):
-        summary = json.loads((folder / "summary.json").read_text())
-        summary.pop("wall_s")
-        config = json.loads((folder / "config.json").read_text())
-        assert config["hash"] == folder.parent.name and f"seed_{config['seed']}" == folder.name
-        runs[f"{folder.parent.name}/{folder.name}"] = {
-            "summary": summary,
-            "rows": (folder / "metrics.jsonl").read_text(),
-            "model": checkpoint_content(folder / "model.safetensors"),
-        }
-    return runs
-
-
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory) -> dict[str, dict]:
-    """The smoke recipe run uninterrupted in this process, one intra-op thread (as pool workers)."""
-    root = tmp_path_factory.mktemp("reference")
-    _, configs = load_recipe(SMOKE)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with threadpool_limits(1):
-            run_sweep(configs, root, progress=False)
-    finally:
-        torch.set_num_threads(threads)
-    runs = snapshot(root)
-    assert len(runs) == len(configs) >= 4
-    return runs
 
 
 def _descendants(pid: int) -> list[int]:
@@ -134,7 +87,7 @@ def _stamps(results: Path) -> dict[str, tuple[int, int]]:
     return stamps
 
 
-def _check_store(results: Path, reference: dict[str, dict]) -> int:
+def _check_store(results: Path, reference: dict[str, dict], snapshot) -> int:
     """Invariants after a crash: complete runs are whole and equal the reference; the rest is not counted."""
     done = snapshot(results)
     for run, content in done.items():
@@ -147,7 +100,7 @@ def _check_store(results: Path, reference: dict[str, dict]) -> int:
 
 @pytest.mark.slow
 @pytest.mark.timeout(240)
-def test_sigkill_of_the_driver_at_random_moments_then_resume(reference, tmp_path):
+def test_sigkill_of_the_driver_at_random_moments_then_resume(reference, snapshot, tmp_path):
     rng = random.Random(SEED)
     results = tmp_path / "results"
     total = len(reference)
@@ -164,7 +117,7 @@ def test_sigkill_of_the_driver_at_random_moments_then_resume(reference, tmp_path
         killed = _kill_after(driver, results, finished, extra, limit=90)
         _, err = driver.communicate(timeout=60)
         assert killed or driver.returncode == 0, err.decode()[-2000:]
-        count = _check_store(results, reference) if results.exists() else 0
+        count = _check_store(results, reference, snapshot) if results.exists() else 0
         now = _stamps(results)
         assert {run: now[run] for run in stamps} == stamps  # complete runs are never written again
         stamps = now
@@ -175,7 +128,7 @@ def test_sigkill_of_the_driver_at_random_moments_then_resume(reference, tmp_path
     before = len(stamps)
     expected = f"{total} runs: {before} already complete, {total - before} finished, 0 failed"
     assert expected in out.stdout.decode().splitlines()
-    assert _check_store(results, reference) == total
+    assert _check_store(results, reference, snapshot) == total
     assert {run: stamp for run, stamp in _stamps(results).items() if run in stamps} == stamps
     assert snapshot(results) == reference
     for kill, finished, extra, killed, count in log:
@@ -188,7 +141,7 @@ def test_sigkill_of_the_driver_at_random_moments_then_resume(reference, tmp_path
 
 @pytest.mark.slow
 @pytest.mark.timeout(150)
-def test_sigkill_of_a_pool_worker_mid_run_the_sweep_still_completes(reference, tmp_path):
+def test_sigkill_of_a_pool_worker_mid_run_the_sweep_still_completes(reference, snapshot, tmp_path):
     results = tmp_path / "results"
     total = len(reference)
     driver = subprocess.Popen(_command(results), stdout=subprocess.PIPE, stderr=subprocess.PIPE)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import doctest
-import json
 import os
 import secrets
 import shutil
@@ -32,9 +31,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import torch
-from safetensors import safe_open
-from threadpoolctl import threadpool_limits
 
 from sparsernn.errors import ConfigError
 from sparsernn.results import complete_runs, load
@@ -117,47 +113,6 @@ def listening_addresses(pids: list[int]) -> set[str]:
 
 def is_loopback_ip(address: str) -> bool:
     return address == "::1" or address.startswith("127.") or address.startswith("::ffff:127.")
-
-
-def checkpoint_content(path: Path) -> tuple[dict, dict] | None:
-    """Metadata and tensors of a checkpoint (its bytes are not reproducible: safetensors writes the
-    metadata from a hash map, in an order that changes from process to process)."""
-    if not path.exists():
-        return None
-    with safe_open(path, framework="pt") as handle:
-        tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118 - not a dict
-        metadata = handle.metadata()
-    return metadata, {k: (str(t.dtype), tuple(t.shape), t.numpy().tobytes()) for k, t in tensors.items()}
-
-
-def snapshot(root: Path) -> dict[str, dict]:
-    """Everything a complete run wrote, by run, minus wall times: summary, metric rows, checkpoint."""
-    runs = {}
-    for folder in complete_runs(root):
-        summary = json.loads((folder / "summary.json").read_text())
-        summary.pop("wall_s")
-        runs[f"{folder.parent.name}/{folder.name}"] = {
-            "summary": summary,
-            "rows": (folder / "metrics.jsonl").read_text(),
-            "model": checkpoint_content(folder / "model.safetensors"),
-        }
-    return runs
-
-
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory) -> dict[str, dict]:
-    """The smoke recipe run in this process, one intra-op thread (as every backend's workers)."""
-    root = tmp_path_factory.mktemp("reference")
-    _, configs = load_recipe(SMOKE)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with threadpool_limits(1):
-            outcome = run_sweep(configs, root, progress=False)
-    finally:
-        torch.set_num_threads(threads)
-    assert (outcome.total, outcome.ok) == (len(configs), len(configs)) and len(configs) >= 4
-    return snapshot(root)
 
 
 def short_tempdir() -> str:
@@ -280,7 +235,7 @@ def test_local_instance_listens_on_loopback_only_and_retries_dead_workers(local_
 
 
 @pytest.mark.timeout(150)
-def test_same_results_as_local_backend_and_instance_shut_down(reference, tmp_path):
+def test_same_results_as_local_backend_and_instance_shut_down(reference, snapshot, tmp_path):
     assert not ray.is_initialized()
     _, configs = load_recipe(SMOKE)
     folder = short_tempdir()
@@ -408,7 +363,7 @@ def _kill_node_while_running(node: subprocess.Popen, driver: subprocess.Popen, d
 
 @pytest.mark.slow
 @pytest.mark.timeout(180)
-def test_cluster_sweep_survives_a_killed_worker_and_a_lost_node(cluster, reference, tmp_path):
+def test_cluster_sweep_survives_a_killed_worker_and_a_lost_node(cluster, reference, snapshot, tmp_path):
     _, configs = load_recipe(SMOKE)
     total = len(configs)
     command = [str(Path(sys.executable).parent / "sparsernn"), "run", str(SMOKE), "--results", str(tmp_path)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch.utils.data import DataLoader
@@ -62,25 +63,37 @@ def optimizer_for(config: RunConfig, model: torch.nn.Module) -> torch.optim.Opti
     )
 
 
-def train_dense(
-    config: RunConfig, model: torch.nn.Module, loaders: Loaders, recorder: Recorder, *, phase: str = "dense"
+def train(
+    config: RunConfig,
+    model: torch.nn.Module,
+    loaders: Loaders,
+    recorder: Recorder,
+    *,
+    epochs: int | None = None,
+    log_as: dict[str, Any] | None = None,
 ) -> list[dict]:
-    """Train ``model`` for ``config.train.epochs`` epochs, logging each epoch under ``phase``."""
+    """Train ``model`` with a fresh optimizer from ``config.train`` for ``epochs`` (default: ``config.train.epochs``).
+
+    :func:`~sparsernn.train.fit` re-applies the masks after every step, so optimizer state that
+    predates a mask cannot revive pruned weights. With ``log_as``
+    (index fields such as ``{"phase": "dense"}``) the test set is evaluated after every epoch and
+    each epoch is logged under that index; without it, no evaluation and nothing is logged.
+    """
+    optimizer = optimizer_for(config, model)
 
     def log(epoch: int, metrics: dict[str, float]) -> None:
-        values = {k: v for k, v in metrics.items() if k != "epoch"}
-        recorder.log(values, phase=phase, epoch=epoch)
+        recorder.log({k: v for k, v in metrics.items() if k != "epoch"}, epoch=epoch, **(log_as or {}))
 
     return fit(
         model,
         loaders.train,
-        optimizer_for(config, model),
-        epochs=config.train.epochs,
-        eval_batches=loaders.test,
+        optimizer,
+        epochs=config.train.epochs if epochs is None else epochs,
+        eval_batches=loaders.test if log_as is not None else None,
         clip=config.train.clip,
-        callbacks=[log],
+        callbacks=[log] if log_as is not None else [],
         progress=recorder.progress,
-        desc=phase,
+        desc=str((log_as or {}).get("phase", "train")),
     )
 
 

@@ -17,12 +17,11 @@ from pydantic import Field, field_validator
 
 from sparsernn import prune
 from sparsernn._seed import torch_seeded
-from sparsernn.nn import keep_masks
-from sparsernn.studies.common import Loaders, make_loaders, make_model, optimizer_for, save_model, train_dense
+from sparsernn.studies.common import Loaders, make_loaders, make_model, save_model, train
 from sparsernn.studies.config import RunConfig, Section
 from sparsernn.studies.protocols import Protocol
 from sparsernn.studies.recorder import Recorder
-from sparsernn.train import evaluate, fit
+from sparsernn.train import evaluate
 
 DEFAULT_SPARSITIES = tuple(round(0.1 * k, 1) for k in range(1, 11))
 
@@ -63,24 +62,8 @@ def _prune_and_recover(
     index = {"phase": "recovery", "kind": kind, "sparsity": sparsity}
     first = evaluate(model, loaders.test)
     recorder.log({**first, "density": model.rnn.density()}, epoch=0, **index)
-    accuracies = [first["accuracy"]]
-    optimizer = optimizer_for(config, model)
-    keep_masks(optimizer, model)
-
-    def log(epoch: int, metrics: dict[str, float]) -> None:
-        recorder.log({k: v for k, v in metrics.items() if k != "epoch"}, epoch=epoch, **index)
-        accuracies.append(metrics["accuracy"])
-
-    fit(
-        model,
-        loaders.train,
-        optimizer,
-        epochs=params.recovery_epochs,
-        eval_batches=loaders.test,
-        clip=config.train.clip,
-        callbacks=[log],
-    )
-    return accuracies
+    history = train(config, model, loaders, recorder, epochs=params.recovery_epochs, log_as=index)
+    return [first["accuracy"], *(metrics["accuracy"] for metrics in history)]
 
 
 def safe_level(curves: dict[float, list[float]], reference: float, tolerance: float, *, epochs: int) -> float:
@@ -109,7 +92,7 @@ def run(config: RunConfig, params: DarjiPruningParams, recorder: Recorder) -> di
     with torch_seeded(config.seed):
         loaders = make_loaders(config)
         base = make_model(config, loaders.splits)
-        train_dense(config, base, loaders, recorder, phase="base")
+        train(config, base, loaders, recorder, log_as={"phase": "base"})
         base_accuracy = evaluate(base, loaders.test)["accuracy"]
         base_state = copy.deepcopy(base.state_dict())
         summary: dict[str, Any] = {"base_accuracy": base_accuracy}

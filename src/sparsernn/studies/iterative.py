@@ -21,13 +21,13 @@ from pydantic import Field, field_validator
 from sparsernn import prune
 from sparsernn._seed import torch_seeded
 from sparsernn.analysis import layer_expansions
-from sparsernn.nn import keep_masks, sparse_modules
-from sparsernn.studies.common import make_loaders, make_model, optimizer_for, save_model, train_dense
+from sparsernn.nn import sparse_modules
+from sparsernn.studies.common import make_loaders, make_model, save_model, train
 from sparsernn.studies.config import RunConfig, Section
 from sparsernn.studies.protocols import Protocol
 from sparsernn.studies.recorder import Recorder
 from sparsernn.studies.robustness import Robustness, noisy_test_sets
-from sparsernn.train import evaluate, fit
+from sparsernn.train import evaluate
 
 DEFAULT_DENSITIES = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05, 0.02, 0.01)
 
@@ -110,16 +110,14 @@ def run(config: RunConfig, params: IterativeParams, recorder: Recorder) -> dict[
         loaders = make_loaders(config)
         noisy = noisy_test_sets(config, params.robustness, loaders.test) if params.robustness else {}
         model = make_model(config, loaders.splits)
-        train_dense(config, model, loaders, recorder)
+        train(config, model, loaders, recorder, log_as={"phase": "dense"})
         accuracies, frozen = [], frozenset()
         for q in params.densities:
             if q < 1.0:
                 frozen = _prune_step(model, params, q, frozen)
             recorder.log(evaluate(model, loaders.test), phase="pruned", level=q)
             if q < 1.0 and params.finetune_epochs:
-                optimizer = optimizer_for(config, model)
-                keep_masks(optimizer, model)
-                fit(model, loaders.train, optimizer, epochs=params.finetune_epochs, clip=config.train.clip)
+                train(config, model, loaders, recorder, epochs=params.finetune_epochs)
             final = evaluate(model, loaders.test)
             recorder.log(
                 {**final, "density": model.rnn.density(), "frozen": len(frozen)}, phase="finetuned", level=q

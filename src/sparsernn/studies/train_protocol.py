@@ -8,12 +8,11 @@ from pydantic import Field
 
 from sparsernn import prune
 from sparsernn._seed import torch_seeded
-from sparsernn.nn import keep_masks
-from sparsernn.studies.common import make_loaders, make_model, optimizer_for, save_model, train_dense
+from sparsernn.studies.common import make_loaders, make_model, save_model, train
 from sparsernn.studies.config import RunConfig, Section
 from sparsernn.studies.protocols import Protocol
 from sparsernn.studies.recorder import Recorder
-from sparsernn.train import evaluate, fit
+from sparsernn.train import evaluate
 
 
 class TrainParams(Section):
@@ -31,30 +30,16 @@ def run(config: RunConfig, params: TrainParams, recorder: Recorder) -> dict[str,
     with torch_seeded(config.seed):
         loaders = make_loaders(config)
         model = make_model(config, loaders.splits)
-        history = train_dense(config, model, loaders, recorder)
+        history = train(config, model, loaders, recorder, log_as={"phase": "dense"})
         summary: dict[str, Any] = {"dense_accuracy": history[-1]["accuracy"] if history else None}
         if params.sparsity > 0:
             prune.apply(
                 model, prune.magnitude(model, params.sparsity, weights=params.weights, scope=params.scope)
             )
             recorder.log(evaluate(model, loaders.test), phase="pruned", epoch=0)
-            optimizer = optimizer_for(config, model)
-            keep_masks(optimizer, model)
-            for metrics in fit(
-                model,
-                loaders.train,
-                optimizer,
-                epochs=params.finetune_epochs,
-                eval_batches=loaders.test,
-                clip=config.train.clip,
-                progress=recorder.progress,
-                desc="finetune",
-            ):
-                recorder.log(
-                    {k: v for k, v in metrics.items() if k != "epoch"},
-                    phase="finetune",
-                    epoch=metrics["epoch"],
-                )
+            train(
+                config, model, loaders, recorder, epochs=params.finetune_epochs, log_as={"phase": "finetune"}
+            )
         final = evaluate(model, loaders.test)
     if params.save_model:
         save_model(recorder, model, config)
