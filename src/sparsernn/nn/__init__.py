@@ -7,6 +7,7 @@
 - :data:`CELLS`, :func:`make_rnn`, :func:`cell_of`, :data:`GATES`: cell kinds by name.
 - :class:`SequenceClassifier`: embedding → sparse recurrent stack → linear read-out.
 - :class:`GraphRNN`, :class:`GraphClassifier`: DAG-structured sparse RNNs built from a graph.
+- :class:`StreamingRNN`: step-by-step inference with compressed-sparse-row weights (fast at batch 1).
 - :func:`save_checkpoint`, :func:`checkpoint_bytes`, :func:`load_checkpoint`, :func:`load_model`,
   :func:`load_classifier`: safetensors checkpoints (weights, masks, config, model description).
 """
@@ -24,6 +25,7 @@ from sparsernn.nn.classifier import SequenceClassifier
 from sparsernn.nn.graph_rnn import GraphClassifier, GraphRNN
 from sparsernn.nn.masking import apply_masks_, keep_masks, sparse_modules, sparsify
 from sparsernn.nn.recurrent import SparseGRU, SparseLSTM, SparseRNN, from_torch
+from sparsernn.nn.streaming import StreamingRNN
 
 __all__ = [
     "CELLS",
@@ -35,6 +37,7 @@ __all__ = [
     "SparseLSTM",
     "SparseRNN",
     "SparseRNNBase",
+    "StreamingRNN",
     "apply_masks_",
     "cell_of",
     "checkpoint_bytes",
