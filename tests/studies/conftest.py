@@ -64,3 +64,12 @@ def reference(tmp_path_factory) -> dict[str, dict]:
         torch.set_num_threads(threads)
     assert (outcome.total, outcome.ok) == (len(configs), len(configs)) and len(configs) >= 4
     return take_snapshot(root)
+
+
+@pytest.fixture
+def one_torch_thread():
+    """One intra-op thread for tests that train many tiny models (more threads only contend here)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

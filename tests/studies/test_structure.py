@@ -7,7 +7,6 @@ import math
 
 import networkx as nx
 import pytest
-import torch
 
 from sparsernn.errors import ConfigError
 from sparsernn.nn import GraphClassifier, load_model
@@ -31,12 +30,7 @@ def configs(**params):
     return expand(parse_recipe({**TINY, "params": {"n_min": 6, "n_max": 12, **params}, "sweep": sweep}))
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_families_draw_the_documented_graphs_reproducibly():

@@ -21,12 +21,7 @@ from sparsernn.train.wavefront import PackedModels, _parameter
 CELLS = ["rnn_tanh", "rnn_relu", "lstm", "gru"]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def graphs() -> list[nx.Graph]:
