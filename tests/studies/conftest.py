@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import torch
 from safetensors import safe_open
-from threadpoolctl import threadpool_limits
 
 from sparsernn.results import complete_runs
 from sparsernn.studies import load_recipe, run_sweep
+from sparsernn.studies.pool import one_thread
 
 SMOKE = Path(__file__).resolve().parents[2] / "recipes" / "smoke.yaml"
 
@@ -55,13 +55,8 @@ def reference(tmp_path_factory) -> dict[str, dict]:
     """The smoke recipe run uninterrupted in this process, one intra-op thread (as every backend's workers)."""
     root = tmp_path_factory.mktemp("reference")
     _, configs = load_recipe(SMOKE)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with threadpool_limits(1):
-            outcome = run_sweep(configs, root, progress=False)
-    finally:
-        torch.set_num_threads(threads)
+    with one_thread():
+        outcome = run_sweep(configs, root, progress=False)
     assert (outcome.total, outcome.ok) == (len(configs), len(configs)) and len(configs) >= 4
     return take_snapshot(root)
 

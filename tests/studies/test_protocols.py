@@ -9,10 +9,16 @@ import pytest
 import safetensors.torch
 import torch
 
+from sparsernn import prune
+from sparsernn._seed import torch_seeded
 from sparsernn.nn import load_classifier
 from sparsernn.results import load, load_metrics, run_dir
 from sparsernn.studies import expand, parse_recipe, run_sweep
+from sparsernn.studies.common import make_loaders, make_model, train
+from sparsernn.studies.protocols import parse_params
+from sparsernn.studies.recorder import Recorder
 from sparsernn.studies.runner import execute
+from sparsernn.train import evaluate
 
 TINY = {
     "data": {"name": "mnist1d", "options": {"n_train": 120, "n_test": 60}, "batch_size": 32},
@@ -93,6 +99,45 @@ def test_darji_pruning_protocol_records_every_kind_and_level():
     ]
     assert full[0]["values"]["density"] < 0.01  # p = 100 % keeps only the largest weight(s)
     assert {"safe_sparsity_both", "recovered_sparsity_hh"} <= set(result.summary)
+
+
+def _darji_sequential(config):
+    """The Darji pruning protocol as one plain loop: a single training shuffle stream runs through the
+    base model and then through every (kind, p) job in turn (the order the worker split must honour)."""
+    params = parse_params(config)
+    recorder = Recorder()
+    with torch_seeded(config.seed):
+        loaders = make_loaders(config)
+        base = make_model(config, loaders.splits)
+        train(config, base, loaders, recorder, log_as={"phase": "base"})
+        state = base.state_dict()
+        for kind in params.kinds:
+            for sparsity in params.sparsities:
+                model = make_model(config, loaders.splits)
+                model.load_state_dict(state)
+                prune.apply(model, prune.magnitude(model, sparsity, weights=kind, scope=params.scope))
+                index = {"phase": "recovery", "kind": kind, "sparsity": sparsity}
+                first = evaluate(model, loaders.test)
+                recorder.log({**first, "density": model.rnn.density()}, epoch=0, **index)
+                train(config, model, loaders, recorder, epochs=params.recovery_epochs, log_as=index)
+    return recorder.rows
+
+
+def test_darji_pruning_jobs_in_workers_match_one_sequential_run(one_torch_thread):
+    (config,) = _configs(
+        protocol="darji_pruning",
+        data={"name": "darji_reber", "options": {"n_valid": 60}, "batch_size": 16},
+        model={"cell": "gru", "hidden_size": 5, "num_layers": 1, "embedding_dim": 3},
+        train={"epochs": 1, "lr": 0.05},
+        params={"kinds": ["ih", "hh"], "sparsities": [0.3, 0.6], "recovery_epochs": 2, "save_model": False},
+    )
+    reference = _darji_sequential(config)
+    in_process = execute(config)
+    in_workers = execute(config, workers=2)
+    assert in_process.status == in_workers.status == "ok", in_process.reason + in_workers.reason
+    assert in_process.rows == reference  # bit for bit: every job resumed the shuffle stream exactly
+    assert in_workers.rows == reference
+    assert in_workers.summary == in_process.summary
 
 
 def test_sweep_resumes_after_a_crash(tmp_path):

@@ -11,14 +11,20 @@ One run covers one cell and seed; the base model is trained once per run and reu
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
+import torch
 from pydantic import Field, field_validator
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
 
 from sparsernn import prune
 from sparsernn._seed import torch_seeded
 from sparsernn.studies.common import Loaders, make_loaders, make_model, save_model, train
 from sparsernn.studies.config import RunConfig, Section
+from sparsernn.studies.pool import map_ordered
 from sparsernn.studies.protocols import Protocol
 from sparsernn.studies.recorder import Recorder
 from sparsernn.train import evaluate
@@ -46,24 +52,63 @@ class DarjiPruningParams(Section):
         return values
 
 
-def _prune_and_recover(
-    config: RunConfig,
-    params: DarjiPruningParams,
-    base_state: dict[str, Any],
-    loaders: Loaders,
-    kind: str,
-    sparsity: float,
-    recorder: Recorder,
-) -> list[float]:
-    """Accuracy right after pruning (index 0) and after each retraining epoch."""
-    model = make_model(config, loaders.splits)
-    model.load_state_dict(base_state)
-    prune.apply(model, prune.magnitude(model, sparsity, weights=kind, scope=params.scope))
-    index = {"phase": "recovery", "kind": kind, "sparsity": sparsity}
+@dataclass(frozen=True)
+class _Job:
+    """One prune-and-recover job; ``shuffle_state`` is where the sequential run's training shuffle would be."""
+
+    config: RunConfig
+    params: DarjiPruningParams
+    base_state: dict[str, Any]
+    kind: str
+    sparsity: float
+    shuffle_state: torch.Tensor
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    curve: list[float]  # accuracy right after pruning (index 0), then after each retraining epoch
+    rows: list[dict[str, Any]]
+
+
+def _prune_and_recover(job: _Job, loaders: Loaders | None = None) -> _Outcome:
+    """Prune the base model, evaluate, retrain with frozen masks; self-contained so a worker can run it."""
+    config, params = job.config, job.params
+    loaders = loaders or make_loaders(config)
+    loaders.train.generator.set_state(job.shuffle_state)
+    recorder = Recorder()
+    with torch_seeded(config.seed):  # the model's initial weights are overwritten by the base state
+        model = make_model(config, loaders.splits)
+    model.load_state_dict(job.base_state)
+    prune.apply(model, prune.magnitude(model, job.sparsity, weights=job.kind, scope=params.scope))
+    index = {"phase": "recovery", "kind": job.kind, "sparsity": job.sparsity}
     first = evaluate(model, loaders.test)
     recorder.log({**first, "density": model.rnn.density()}, epoch=0, **index)
-    history = train(config, model, loaders, recorder, epochs=params.recovery_epochs, log_as=index)
-    return [first["accuracy"], *(metrics["accuracy"] for metrics in history)]
+    with torch_seeded(_job_seed(config.seed, job.kind, job.sparsity)):  # dropout, if any
+        history = train(config, model, loaders, recorder, epochs=params.recovery_epochs, log_as=index)
+    return _Outcome([first["accuracy"], *(m["accuracy"] for m in history)], recorder.rows)
+
+
+def _job_seed(seed: int, kind: str, sparsity: float) -> int:
+    key = [seed, ["both", "ih", "hh"].index(kind), round(sparsity * 1_000_000)]
+    return int(np.random.SeedSequence(key).generate_state(1)[0])
+
+
+def _skip_epochs(loader: DataLoader, epochs: int) -> None:
+    """Advance ``loader``'s shuffling generator exactly as ``epochs`` passes over it would, loading nothing."""
+    shadow = DataLoader(
+        range(len(loader.dataset)),  # type: ignore[arg-type]
+        batch_size=loader.batch_size,
+        shuffle=True,
+        generator=loader.generator,
+        collate_fn=_discard,
+    )
+    for _ in range(epochs):
+        for _ in shadow:
+            pass
+
+
+def _discard(batch: list[int]) -> None:
+    return None
 
 
 def safe_level(curves: dict[float, list[float]], reference: float, tolerance: float, *, epochs: int) -> float:
@@ -88,23 +133,44 @@ def safe_level(curves: dict[float, list[float]], reference: float, tolerance: fl
 
 
 def run(config: RunConfig, params: DarjiPruningParams, recorder: Recorder) -> dict[str, Any]:
-    """Train the base model, then prune-and-recover for every (kind, sparsity)."""
+    """Train the base model, then prune-and-recover for every (kind, sparsity).
+
+    The 30 jobs are independent: they run in ``recorder.workers`` processes. Each starts the
+    training shuffle where a sequential run would have it, so the results do not depend on the
+    number of workers.
+    """
     with torch_seeded(config.seed):
         loaders = make_loaders(config)
         base = make_model(config, loaders.splits)
         train(config, base, loaders, recorder, log_as={"phase": "base"})
-        base_accuracy = evaluate(base, loaders.test)["accuracy"]
-        base_state = copy.deepcopy(base.state_dict())
-        summary: dict[str, Any] = {"base_accuracy": base_accuracy}
-        for kind in params.kinds:
-            curves = {
-                s: _prune_and_recover(config, params, base_state, loaders, kind, s, recorder)
-                for s in params.sparsities
-            }
-            summary[f"safe_sparsity_{kind}"] = safe_level(curves, base_accuracy, params.tolerance, epochs=0)
-            summary[f"recovered_sparsity_{kind}"] = safe_level(
-                curves, base_accuracy, params.tolerance, epochs=params.recovery_epochs
-            )
+    base_accuracy = evaluate(base, loaders.test)["accuracy"]
+    base_state = copy.deepcopy(base.state_dict())
+    jobs = []
+    for kind in params.kinds:
+        for sparsity in params.sparsities:
+            state = loaders.train.generator.get_state()
+            jobs.append(_Job(config, params, base_state, kind, sparsity, state))
+            _skip_epochs(loaders.train, params.recovery_epochs)
+    if recorder.workers == 1:
+        outcomes = [
+            _prune_and_recover(job, loaders)
+            for job in tqdm(jobs, desc="recovery", disable=not recorder.progress)
+        ]
+    else:
+        outcomes = map_ordered(
+            _prune_and_recover, jobs, workers=recorder.workers, progress=recorder.progress, desc="recovery"
+        )
+    summary: dict[str, Any] = {"base_accuracy": base_accuracy}
+    for kind in params.kinds:
+        curves = {}
+        for job, outcome in zip(jobs, outcomes, strict=True):
+            if job.kind == kind:
+                curves[job.sparsity] = outcome.curve
+                recorder.rows.extend(outcome.rows)
+        summary[f"safe_sparsity_{kind}"] = safe_level(curves, base_accuracy, params.tolerance, epochs=0)
+        summary[f"recovered_sparsity_{kind}"] = safe_level(
+            curves, base_accuracy, params.tolerance, epochs=params.recovery_epochs
+        )
     if params.save_model:
         save_model(recorder, base, config)
     return summary

@@ -16,10 +16,15 @@ from sparsernn.studies.config import RunConfig
 
 
 class Recorder:
-    """Collects metric rows and artifact files of one run (the only mutable object of a run)."""
+    """Collects metric rows and artifact files of one run (the only mutable object of a run).
 
-    def __init__(self, *, progress: bool = False) -> None:
+    It also carries the run's execution settings, which never change its results: ``progress``
+    (draw progress bars) and ``workers`` (processes the protocol may use for independent jobs).
+    """
+
+    def __init__(self, *, progress: bool = False, workers: int = 1) -> None:
         self.progress = progress
+        self.workers = workers
         self.rows: list[dict[str, Any]] = []
         self.files: dict[str, bytes] = {}
 

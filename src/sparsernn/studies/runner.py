@@ -11,14 +11,17 @@ from sparsernn.studies.protocols import get_protocol, parse_params
 from sparsernn.studies.recorder import Recorder, RunResult
 
 
-def execute(config: RunConfig, *, progress: bool = False) -> RunResult:
+def execute(config: RunConfig, *, progress: bool = False, workers: int = 1) -> RunResult:
     """Run ``config`` to completion and return its result; never raises for a failing run.
+
+    ``workers`` is how many processes the protocol may use for independent jobs within the run;
+    results do not depend on it.
 
     A user error (:class:`~sparsernn.errors.SparsernnError`, e.g. a diverging loss) or an unexpected
     exception marks the run ``failed`` with the reason, so a sweep goes on with the other runs.
     """
     start = time.perf_counter()
-    recorder = Recorder(progress=progress)
+    recorder = Recorder(progress=progress, workers=workers)
     protocol = get_protocol(config.protocol)
     params = parse_params(config)
     try:

@@ -3,27 +3,26 @@
 Backends are functions ``backend(configs, on_result, *, workers, progress, **options)`` that execute
 every config somewhere and call ``on_result`` in the driver process for each finished run; the
 driver alone writes the store. ``local`` (default) uses a process pool with one model per core and
-one intra-op thread per worker.
+one intra-op thread per worker; a single pending run gets all the workers for its own jobs.
 """
 
 from __future__ import annotations
 
-import multiprocessing
+import contextlib
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import torch
-from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from sparsernn._registry import lookup, registry
 from sparsernn.errors import ConfigError, SparsernnError
 from sparsernn.results.store import is_complete, run_dir, write_run
 from sparsernn.studies.config import RunConfig, run_hash
+from sparsernn.studies.pool import one_thread, pool
 from sparsernn.studies.recorder import RunResult
 from sparsernn.studies.runner import execute
 
@@ -31,18 +30,11 @@ OnResult = Callable[[RunResult], None]
 POOL_RESTARTS = 2  # a worker killed from outside breaks the pool; unfinished runs get a fresh one
 
 
-def _init_worker() -> None:
-    # One model per core: one intra-op thread for torch and for NumPy/SciPy's BLAS (spectral analysis).
-    torch.set_num_threads(1)
-    threadpool_limits(1)
-
-
 def _run_in_pool(configs: list[RunConfig], on_result: OnResult, workers: int) -> list[RunConfig]:
     """Run ``configs`` in one process pool; return those left unfinished if the pool broke."""
-    context = multiprocessing.get_context("spawn")  # fork + torch threads can deadlock
     remaining = {run_dir("", c): c for c in configs}
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker) as pool:
-        futures = {pool.submit(execute, c): run_dir("", c) for c in configs}
+    with pool(workers) as executor:
+        futures = {executor.submit(execute, c): run_dir("", c) for c in configs}
         try:
             while futures:
                 done, _ = wait(futures, return_when=FIRST_COMPLETED)
@@ -62,10 +54,16 @@ def _run_in_pool(configs: list[RunConfig], on_result: OnResult, workers: int) ->
 def run_local(
     configs: Sequence[RunConfig], on_result: OnResult, *, workers: int = 1, progress: bool = False
 ) -> None:
-    """Execute ``configs`` in this process (``workers=1``) or in a pool of ``workers`` processes."""
-    if workers == 1:
-        for config in configs:
-            on_result(execute(config, progress=progress))
+    """Execute ``configs`` in this process (``workers=1``) or in a pool of ``workers`` processes.
+
+    A single config runs in this process (with one thread, as in a pool, when ``workers > 1``) and
+    gets ``workers`` passed on, so a protocol that splits its run into independent jobs (e.g.
+    ``darji_pruning``) uses every core.
+    """
+    if workers == 1 or len(configs) == 1:
+        with one_thread() if workers > 1 else contextlib.nullcontext():
+            for config in configs:
+                on_result(execute(config, progress=progress, workers=workers))
         return
     remaining = list(configs)
     for _ in range(POOL_RESTARTS + 1):
@@ -133,7 +131,13 @@ def run_sweep(
         bar.update(1)
 
     try:
-        run_backend(pending, on_result, workers=workers, progress=progress and workers == 1, **options)
+        run_backend(
+            pending,
+            on_result,
+            workers=workers,
+            progress=progress and (workers == 1 or len(pending) == 1),
+            **options,
+        )
     finally:
         bar.close()
     return SweepOutcome(len(configs), len(configs) - len(pending), counts["ok"], counts["failed"], failures)
