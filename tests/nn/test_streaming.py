@@ -60,6 +60,21 @@ def test_steps_carry_the_state_like_one_call(cell):
     assert_state_close(state, expected_state, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("batched", [False, True])
+def test_step_leaves_its_inputs_untouched_and_outputs_are_fresh(cell, batched):
+    stream = StreamingRNN.from_module(pruned(cell))
+    x = torch.randn(3, 5, dtype=torch.float64) if batched else torch.randn(5, dtype=torch.float64)
+    state = random_state(cell, 2, 3) if batched else random_state(cell, 2)
+    before = [t.clone() for t in (state if isinstance(state, tuple) else (state,))]
+    y, new = stream.step(x.clone(), state)
+    after = state if isinstance(state, tuple) else (state,)
+    assert all(torch.equal(a, b) for a, b in zip(after, before, strict=True))
+    kept = y.clone()
+    stream.step(x, new)  # a later step must not overwrite what an earlier one returned
+    assert torch.equal(y, kept)
+
+
 def test_stores_only_the_kept_weights():
     module = pruned("gru", sparsity=0.9)
     kept = sum(int(mask.sum()) for mask in module.masks.values())
