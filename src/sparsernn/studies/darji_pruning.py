@@ -5,20 +5,22 @@ and each sparsity p: reload the base model, prune with one magnitude threshold (
 percentile of |w| pooled over the selected weights of all layers, ``scope="global"``), evaluate
 (retraining epoch 0), retrain with a fresh Adam and frozen masks, and evaluate after every epoch.
 One run covers one cell and seed; the base model is trained once per run and reused for all 30
-(kind, p) pairs.
+(kind, p) pairs. Those 30 prune-and-recover jobs are independent and run in parallel when the run is
+given several workers, with results identical to one sequential pass (each job resumes the training
+shuffle where the sequential pass would have it).
 """
 
 from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal
 
 import numpy as np
 import torch
 from pydantic import Field, field_validator
 from torch.utils.data import DataLoader
-from tqdm.auto import tqdm
 
 from sparsernn import prune
 from sparsernn._seed import torch_seeded
@@ -151,22 +153,16 @@ def run(config: RunConfig, params: DarjiPruningParams, recorder: Recorder) -> di
             state = loaders.train.generator.get_state()
             jobs.append(_Job(config, params, base_state, kind, sparsity, state))
             _skip_epochs(loaders.train, params.recovery_epochs)
-    if recorder.workers == 1:
-        outcomes = [
-            _prune_and_recover(job, loaders)
-            for job in tqdm(jobs, desc="recovery", disable=not recorder.progress)
-        ]
-    else:
-        outcomes = map_ordered(
-            _prune_and_recover, jobs, workers=recorder.workers, progress=recorder.progress, desc="recovery"
-        )
+    # In this process the jobs share the loaders; a worker process builds its own.
+    work = partial(_prune_and_recover, loaders=loaders) if recorder.workers == 1 else _prune_and_recover
+    outcomes = map_ordered(work, jobs, workers=recorder.workers, progress=recorder.progress, desc="recovery")
     summary: dict[str, Any] = {"base_accuracy": base_accuracy}
+    for outcome in outcomes:
+        recorder.merge(outcome.rows)
     for kind in params.kinds:
-        curves = {}
-        for job, outcome in zip(jobs, outcomes, strict=True):
-            if job.kind == kind:
-                curves[job.sparsity] = outcome.curve
-                recorder.rows.extend(outcome.rows)
+        curves = {
+            job.sparsity: out.curve for job, out in zip(jobs, outcomes, strict=True) if job.kind == kind
+        }
         summary[f"safe_sparsity_{kind}"] = safe_level(curves, base_accuracy, params.tolerance, epochs=0)
         summary[f"recovered_sparsity_{kind}"] = safe_level(
             curves, base_accuracy, params.tolerance, epochs=params.recovery_epochs

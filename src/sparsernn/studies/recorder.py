@@ -33,6 +33,10 @@ class Recorder:
         clean = {name: _number(v) for name, v in values.items()}
         self.rows.append({**index, "values": clean})
 
+    def merge(self, rows: list[dict[str, Any]]) -> None:
+        """Append rows that another recorder collected (a job of this run done in a worker process)."""
+        self.rows.extend(rows)
+
     def add_file(self, name: str, data: bytes) -> None:
         """Attach a file (e.g. ``model.safetensors``) written into the run folder by the store."""
         if "/" in name or name.startswith(".") or name in {"config.json", "summary.json", "metrics.jsonl"}:
