@@ -8,7 +8,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import torch
 from safetensors import safe_open
 
 from sparsernn.results import complete_runs
@@ -64,7 +63,5 @@ def reference(tmp_path_factory) -> dict[str, dict]:
 @pytest.fixture
 def one_torch_thread():
     """One intra-op thread for tests that train many tiny models (more threads only contend here)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    with one_thread():
+        yield
