@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import multiprocessing.connection
+import os
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import TypeVar
@@ -22,9 +25,30 @@ Out = TypeVar("Out")
 
 
 def init_worker() -> None:
-    """One intra-op thread for torch and for NumPy/SciPy's BLAS in this process (a pool initializer)."""
+    """Set up a pool process: one intra-op thread for torch and for NumPy/SciPy's BLAS, and an exit
+    as soon as the process that started it dies (:func:`exit_with_parent`)."""
     torch.set_num_threads(1)
     threadpool_limits(1)
+    exit_with_parent()
+
+
+def exit_with_parent() -> None:
+    """End this process as soon as its parent process dies, however it died.
+
+    A driver killed with ``SIGTERM`` or ``SIGKILL`` does not stop its pool's workers: they would go on
+    training (minutes to hours) for results nobody collects. A daemon thread blocks on the parent's
+    sentinel (``multiprocessing.parent_process()``, ready when the parent is gone) and then exits the
+    process at once. Does nothing in a process not started by ``multiprocessing``.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="sparsernn-exit-with-parent", daemon=True).start()
 
 
 @contextlib.contextmanager
