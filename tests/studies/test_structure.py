@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 
 import networkx as nx
+import numpy as np
+import pandas as pd
 import pytest
+from sklearn.ensemble import AdaBoostRegressor, RandomForestRegressor
 
 from sparsernn.errors import ConfigError
 from sparsernn.nn import GraphClassifier, load_model
 from sparsernn.nn.graph_rnn import wiring
 from sparsernn.results import load, load_metrics, run_dir
-from sparsernn.studies import expand, parse_recipe, run_sweep
+from sparsernn.studies import expand, parse_recipe, run_sweep, structure_regression
 from sparsernn.studies.structure_graphs import FAMILIES, graph_features, make_graph, spectral_features
 from sparsernn.studies.structure_report import graph_table, report
 
@@ -153,3 +157,48 @@ def test_docstring_examples_run(name):
 
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0
+
+
+def test_report_regressions_and_claims_on_a_table_with_a_known_answer(tmp_path, monkeypatch):
+    for name, ensemble in [
+        ("RandomForestRegressor", RandomForestRegressor),
+        ("AdaBoostRegressor", AdaBoostRegressor),
+    ]:
+        small = functools.partial(ensemble, n_estimators=5)  # seconds, not minutes
+        monkeypatch.setattr(structure_regression, name, small)
+    # Enough models per cell for the regression sections, without training any: accuracy is a
+    # noisy linear function of source_nodes for GRU, and noise for LSTM; WS beats BA in GRU only.
+    rng = np.random.default_rng(0)
+    runs, metrics = [], []
+    for cell in ("gru", "lstm"):
+        for family in ("barabasi_albert", "watts_strogatz"):
+            run = f"{cell}-{family}/seed_0"
+            runs.append({"run": run, "study": "s", "model.cell": cell, "params.family": family})
+            for graph in range(15):
+                features = {
+                    name: rng.random() for name in ("source_nodes", "closeness_var", "nodes", "layers")
+                }
+                ws_gain = 0.1 if family == "watts_strogatz" else 0.0
+                if cell == "gru":
+                    accuracy = 0.5 + 0.3 * features["source_nodes"] + ws_gain + 0.01 * rng.random()
+                else:
+                    accuracy = 0.6 + 0.3 * rng.random() - ws_gain
+                metrics += [
+                    {"run": run, "graph": graph, "phase": "final", "name": "accuracy", "value": accuracy},
+                    {"run": run, "graph": graph, "phase": "final", "name": "loss", "value": 1 - accuracy},
+                ]
+                metrics += [
+                    {"run": run, "graph": graph, "phase": "features", "name": k, "value": v}
+                    for k, v in features.items()
+                ]
+    lines = report(pd.DataFrame(runs), pd.DataFrame(metrics), tmp_path)
+    text = "\n".join(lines)
+    assert "60 trained models, 2 graph families, 2 cells." in text
+    assert "WS better for 1 of 2 cells (gru)" in text
+    assert "random-forest R² (original protocol): gru " in text  # one split of 3 rows: any value
+    assert "- Sound protocol (pooled out-of-fold R² of the best regressor): gru most predictable" in text
+    assert "- gru: rank by |r| of the original's strongest correlates: source_nodes #1" in text
+    for figure in ("accuracy", "correlation", "r2", "predicted", "importance"):
+        assert (tmp_path / f"structure_{figure}_s.png").stat().st_size > 0
+    importance = text.split("### Feature importance")[1]
+    assert importance.split("| 1 | ")[1].startswith("source_nodes")
