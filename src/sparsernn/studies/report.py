@@ -14,21 +14,28 @@ from sparsernn.studies.protocols import get_protocol
 from sparsernn.studies.tables import markdown_table
 
 OVERVIEW = ["run", "status", "model.cell", "wall_s"]
+DEFAULT = "(default)"
 SCORES = ["base_accuracy", "dense_accuracy", "test_accuracy", "final_accuracy", "density", "final_density"]
 
 
 def _varying(runs: pd.DataFrame) -> list[str]:
-    """Config columns whose value differs between runs (what a sweep changed)."""
+    """Config columns whose value differs between runs (what a sweep changed).
+
+    A value a config leaves out (the default) counts as one more value: a sweep over ``[default, other]``
+    varies its column although half its runs do not name it.
+    """
     config = [c for c in runs.columns if c.split(".")[0] in ("data", "model", "train", "params")]
-    return [c for c in config if runs[c].astype(str).nunique() > 1]
+    return [c for c in config if runs[c].astype(object).fillna(DEFAULT).map(str).nunique() > 1]
 
 
 def _overview(runs: pd.DataFrame) -> list[str]:
-    columns = [
-        c for c in [*OVERVIEW, *_varying(runs), *SCORES] if c in runs.columns and runs[c].notna().any()
-    ]
+    varying = _varying(runs)
+    columns = [c for c in [*OVERVIEW, *varying, *SCORES] if c in runs.columns and runs[c].notna().any()]
     columns = list(dict.fromkeys(columns))
-    lines = markdown_table(runs.sort_values("run")[columns])
+    shown = runs.sort_values("run")[columns].copy()
+    for c in set(varying) & set(columns):
+        shown[c] = shown[c].astype(object).fillna(DEFAULT)
+    lines = markdown_table(shown)
     failed = runs[runs["status"] == "failed"]
     for row in failed.to_dict("records"):
         lines.append(f"\n- failed run {row['run']}: {str(row.get('reason', '')).splitlines()[0]}")
