@@ -114,6 +114,7 @@ def _check_recipe(raw) -> bool:
 
 @FAST
 @given(structures)
+@example({"\n": None})  # a key with a newline once broke the one-line message
 def test_random_structures_give_only_config_error(raw):
     _check_recipe(raw)
 

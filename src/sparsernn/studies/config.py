@@ -90,11 +90,17 @@ def run_hash(config: RunConfig) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
+def _printable(name: object) -> str:
+    """``name`` as text on one line: quoted and escaped when it holds a newline or another control character."""
+    text = str(name)
+    return text if text.isprintable() else repr(text)
+
+
 def describe_validation_error(error: ValidationError, source: str) -> str:
     """One line naming each offending field, e.g. ``recipe x.yaml: model.cell: Input should be ...``."""
     parts = []
     for item in error.errors():
-        field = ".".join(str(p) for p in item["loc"]) or "(top level)"
+        field = ".".join(_printable(p) for p in item["loc"]) or "(top level)"
         message = item["msg"]
         if item["type"] == "extra_forbidden":
             message = "unknown field"
