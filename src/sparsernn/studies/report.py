@@ -22,9 +22,16 @@ def _varying(runs: pd.DataFrame) -> list[str]:
     """Config columns whose value differs between runs (what a sweep changed).
 
     A value a config leaves out (the default) counts as one more value: a sweep over ``[default, other]``
-    varies its column although half its runs do not name it.
+    varies its column although half its runs do not name it. A bare section column (``params`` holding ``{}``
+    where a run sets no parameter, next to ``params.family``) is not a value of its own.
     """
-    config = [c for c in runs.columns if c.split(".")[0] in ("data", "model", "train", "params")]
+    names = [str(c) for c in runs.columns]
+    config = [
+        c
+        for c in names
+        if c.split(".")[0] in ("data", "model", "train", "params")
+        and not any(o.startswith(f"{c}.") for o in names)
+    ]
     return [c for c in config if runs[c].astype(object).fillna(DEFAULT).map(str).nunique() > 1]
 
 
