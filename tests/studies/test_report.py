@@ -10,7 +10,8 @@ def _runs() -> pd.DataFrame:
             "run": ["a", "b", "c", "d"],
             "status": ["ok"] * 4,
             "model.cell": ["gru"] * 4,
-            "params": [{}, float("nan"), float("nan"), float("nan")],  # how loading flattens an empty section
+            # loading writes an empty section as the text "{}"
+            "params": ["{}", float("nan"), float("nan"), float("nan")],
             "params.family": [None, "watts_strogatz", float("nan"), "watts_strogatz"],
             "params.first": [float("nan"), float("nan"), 10.0, 10.0],
             "params.sparsities": [[0.1, 0.2]] * 4,

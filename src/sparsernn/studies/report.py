@@ -18,6 +18,11 @@ DEFAULT = "(default)"
 SCORES = ["base_accuracy", "dense_accuracy", "test_accuracy", "final_accuracy", "density", "final_density"]
 
 
+def _with_defaults(column: pd.Series) -> pd.Series:
+    """``column`` with each value a config left out (NaN or None) named ``(default)``."""
+    return column.astype(object).fillna(DEFAULT)
+
+
 def _varying(runs: pd.DataFrame) -> list[str]:
     """Config columns whose value differs between runs (what a sweep changed).
 
@@ -25,14 +30,14 @@ def _varying(runs: pd.DataFrame) -> list[str]:
     varies its column although half its runs do not name it. A bare section column (``params`` holding ``{}``
     where a run sets no parameter, next to ``params.family``) is not a value of its own.
     """
-    names = [str(c) for c in runs.columns]
+    names = list(runs.columns)
     config = [
         c
         for c in names
         if c.split(".")[0] in ("data", "model", "train", "params")
         and not any(o.startswith(f"{c}.") for o in names)
     ]
-    return [c for c in config if runs[c].astype(object).fillna(DEFAULT).map(str).nunique() > 1]
+    return [c for c in config if _with_defaults(runs[c]).map(str).nunique() > 1]
 
 
 def _overview(runs: pd.DataFrame) -> list[str]:
@@ -41,7 +46,7 @@ def _overview(runs: pd.DataFrame) -> list[str]:
     columns = list(dict.fromkeys(columns))
     shown = runs.sort_values("run")[columns].copy()
     for c in set(varying) & set(columns):
-        shown[c] = shown[c].astype(object).fillna(DEFAULT)
+        shown[c] = _with_defaults(shown[c])
     lines = markdown_table(shown)
     failed = runs[runs["status"] == "failed"]
     for row in failed.to_dict("records"):
