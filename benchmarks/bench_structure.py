@@ -33,7 +33,8 @@ from torch.utils.data import DataLoader
 from _common import write_results
 from sparsernn.data import build, collate
 from sparsernn.nn import GraphClassifier
-from sparsernn.studies.structure_graphs import make_graph
+from sparsernn.nn.wavefront import PackedModels
+from sparsernn.studies.protocols.graph_families import make_graph
 from sparsernn.train.loop import train_epoch
 from sparsernn.train.many import (
     LengthBatches,
@@ -43,7 +44,6 @@ from sparsernn.train.many import (
     evaluate_many,
     flush_denormals,
 )
-from sparsernn.train.wavefront import PackedModels
 
 CELLS = ("rnn_tanh", "rnn_relu", "lstm", "gru")
 EPOCHS, TRAIN_BATCHES, TEST_BATCHES = 15, 147, 49  # 18,750 / 128 and 6,250 / 128, rounded up

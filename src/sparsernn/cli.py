@@ -35,15 +35,42 @@ def main() -> None:
 
 
 def _print_outcome(outcome: Any) -> None:
-    click.echo(
-        f"{outcome.total} runs: {outcome.skipped} already complete, {outcome.ok} finished, {outcome.failed} failed"
-    )
-    for line in outcome.failures:
-        click.echo(f"  failed: {line}")
+    line = f"{outcome.total} runs: {outcome.skipped} already complete, {outcome.ok} finished, {outcome.failed} failed"
+    if outcome.failed_before:
+        line += f" ({outcome.failed_before} failed before; rerun with --retry-failed)"
+    click.echo(line)
+    for failure in outcome.failures:
+        click.echo(f"  failed: {failure}")
+
+
+def _print_data_folders(configs: list[Any]) -> None:
+    """Say where file-based data is read from (and downloaded to): absolute paths, once per folder."""
+    from sparsernn.data.registry import data_folder
+
+    seen = set()
+    for config in configs:
+        folder = data_folder(config.data.name, config.data.options)
+        download = bool(config.data.options.get("download"))
+        if folder is not None and (config.data.name, folder, download) not in seen:
+            seen.add((config.data.name, folder, download))
+            click.echo(
+                f"data: {config.data.name} in {folder}" + (" (downloaded there if missing)" * download)
+            )
+
+
+def _load(recipe: Path) -> list[Any]:
+    """The runs of RECIPE: a file, a pipe such as <(...), or ``-`` for standard input."""
+    from sparsernn.studies import load_recipe
+    from sparsernn.studies.recipe import load_recipe_text
+
+    if str(recipe) == "-":
+        data = getattr(sys.stdin, "buffer", sys.stdin).read()  # bytes: decoding errors are the recipe's
+        return load_recipe_text(data, source="recipe <stdin>")[1]
+    return load_recipe(recipe)[1]
 
 
 @main.command()
-@click.argument("recipe", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("recipe", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
 @click.option(
     "--results", type=click.Path(file_okay=False, path_type=Path), default=Path("results"), show_default=True
 )
@@ -70,8 +97,13 @@ def run(
     retry_failed: bool,
     quiet: bool,
 ) -> None:
-    """Run every run of RECIPE not yet complete in the results folder (re-running resumes)."""
-    from sparsernn.studies import load_recipe, run_sweep
+    """Run every run of RECIPE not yet complete in the results folder (re-running resumes).
+
+    RECIPE is a YAML file, a pipe (e.g. <(...)) or - for standard input. Everything it names is
+    checked before the first run starts. Runs that failed are kept as failed (with their reason) and
+    not run again unless --retry-failed; the exit status is 1 when any run of the recipe failed.
+    """
+    from sparsernn.studies import run_sweep
 
     given = {"--address": address, "--cpus-per-run": cpus_per_run, "--max-retries": max_retries}
     given = {flag: value for flag, value in given.items() if value is not None}
@@ -79,7 +111,8 @@ def run(
         raise click.UsageError(f"{next(iter(given))} needs --backend ray")
     names = {"--address": "address", "--cpus-per-run": "num_cpus_per_run", "--max-retries": "max_retries"}
     options = {names[flag]: value for flag, value in given.items()}
-    _, configs = load_recipe(recipe)
+    configs = _load(recipe)
+    _print_data_folders(configs)
     outcome = run_sweep(
         configs,
         results,
@@ -90,6 +123,18 @@ def run(
         **options,
     )
     _print_outcome(outcome)
+    _exit_if_failed(outcome)
+
+
+def _exit_if_failed(outcome: Any) -> None:
+    """Exit with status 1, saying how to retry, when any run of the sweep is failed."""
+    if outcome.failed:
+        click.echo(
+            f"error: {outcome.failed} of {outcome.total} runs failed (reasons above); "
+            "fix the cause, then rerun them with --retry-failed",
+            err=True,
+        )
+        sys.exit(1)
 
 
 @main.command()
@@ -114,13 +159,28 @@ def report(results: Path, out: Path | None, study: str | None) -> None:
 )
 @click.option("--weighted", is_flag=True, help="Use |W ⊙ M| instead of the 0/1 mask.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON records instead of a table.")
+@click.option(
+    "--cell",
+    type=click.Choice(["rnn_tanh", "rnn_relu", "lstm", "gru"]),
+    default=None,
+    help="Cell kind of a checkpoint without a model description. Default: inferred from the weight shapes.",
+)
 @_user_errors
-def analyze(checkpoint: Path, view: tuple[str, ...], gates: str, weighted: bool, as_json: bool) -> None:
-    """Expansion of every recurrent layer of a checkpoint (density, degrees, μ0, μ̂, Δ_S, Δ_R, λ_w)."""
-    from sparsernn.analysis import expansion_table, layer_expansions
-    from sparsernn.nn import load_model
+def analyze(
+    checkpoint: Path, view: tuple[str, ...], gates: str, weighted: bool, as_json: bool, cell: str | None
+) -> None:
+    """Expansion of every recurrent layer of a checkpoint (density, degrees, μ0, μ̂, Δ_S, Δ_R, λ_w).
 
-    model = load_model(checkpoint)
+    Any safetensors checkpoint holding recurrent weights (weight_ih_l0, weight_hh_l0, ... under any
+    prefix, masks as <name>_mask tensors) can be analysed; for one not written by the library, what was
+    inferred from the shapes is printed to standard error as `note:` lines.
+    """
+    from sparsernn.analysis import expansion_table, layer_expansions
+    from sparsernn.nn.checkpoint import load_recurrent
+
+    model, notes = load_recurrent(checkpoint, cell=cell)
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
     table = layer_expansions(model, view=list(view) or ["ih", "hh", "step"], gates=gates, weighted=weighted)
     click.echo(expansion_table(table, fmt="json" if as_json else "text"))
 
@@ -157,15 +217,18 @@ def data_prepare(name: str, root: Path | None) -> None:
     "--results", type=click.Path(file_okay=False, path_type=Path), default=Path("results"), show_default=True
 )
 @click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True)
+@click.option("--retry-failed", is_flag=True, help="Run again the runs that failed before.")
 @_user_errors
-def demo(results: Path, workers: int) -> None:
+def demo(results: Path, workers: int, retry_failed: bool) -> None:
     """Run the demo study (small, minutes on a laptop) and write its report; prints the report's path last."""
     from sparsernn.studies import run as run_recipe
     from sparsernn.studies.demo import DEMO_RECIPE
     from sparsernn.studies.report import write_report
 
-    _print_outcome(run_recipe(DEMO_RECIPE, results=results, workers=workers))
-    click.echo(write_report(results, study=DEMO_RECIPE["study"]))
+    outcome = run_recipe(DEMO_RECIPE, results=results, workers=workers, retry_failed=retry_failed)
+    _print_outcome(outcome)
+    click.echo(write_report(results, study=DEMO_RECIPE["study"]))  # the report shows failed runs too
+    _exit_if_failed(outcome)
 
 
 if __name__ == "__main__":

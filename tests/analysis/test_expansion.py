@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sparsernn.analysis import EXPANSION_FIELDS, expansion, is_ramanujan
 from sparsernn.errors import ConfigError, MaskError
@@ -233,11 +235,44 @@ def test_single_edge():
         (np.ones((2, 2, 2)), "2-D"),
         (np.ones((2, 2), dtype=complex), "dtype"),
         (np.array([["a"]]), "dtype"),
+        ([[1, 0], [1]], "not a rectangular array"),
+        ([[1, [0]], [1, 1]], "not a rectangular array"),
+        (torch.ones(2, 2, device="meta"), "meta-device tensor"),
     ],
 )
 def test_bad_input_is_a_mask_error(matrix, match):
     with pytest.raises(MaskError, match=match):
         expansion(matrix)
+    with pytest.raises(MaskError, match=match.replace("matrix", "mask")):
+        expansion(np.ones((1, 2)), mask=matrix)
+
+
+nested = st.recursive(
+    st.integers(-2, 2) | st.floats(allow_nan=True) | st.booleans() | st.none() | st.text(max_size=2),
+    lambda inner: st.lists(inner, max_size=4),
+    max_leaves=16,
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(nested, st.booleans(), st.booleans())
+def test_any_nested_list_gives_an_expansion_or_a_mask_error(matrix, as_mask, weighted):
+    try:
+        if as_mask:
+            result = expansion(np.ones(np.shape(matrix)) if _rectangular(matrix) else [[1]], mask=matrix)
+        else:
+            result = expansion(matrix, weighted=weighted)
+    except MaskError as error:
+        assert "\n" not in str(error)
+        return
+    assert result.n_edges >= 0
+
+
+def _rectangular(matrix) -> bool:
+    try:
+        return np.asarray(matrix).ndim == 2
+    except ValueError:
+        return False
 
 
 def test_unknown_solver_lists_choices():

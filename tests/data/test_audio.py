@@ -1,7 +1,11 @@
+import re
+
 import numpy as np
 import pytest
 import scipy.fft
 import soundfile
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sparsernn.data import audio
 from sparsernn.errors import ConfigError, DataError
@@ -129,10 +133,69 @@ def test_read_wav_round_trip_and_errors(tmp_path):
     for name, message in [
         ("rate.wav", "sample rate 8000 Hz; expected 16000 Hz"),
         ("stereo.wav", "2 channels; expected mono"),
-        ("junk.wav", "cannot read WAV file"),
-        ("cut.wav", "cannot read WAV file"),
+        ("junk.wav", r"cannot read WAV file \(truncated or corrupt: no data chunk"),
+        ("cut.wav", r"cannot read WAV file \(truncated or corrupt: no data chunk"),
         ("missing.wav", "cannot read WAV file"),
     ]:
         with pytest.raises(DataError, match=message) as info:
             audio.read_wav(tmp_path / name)
         assert str(tmp_path / name) in str(info.value)
+
+
+def _wav_bytes(tmp_path, samples, subtype="PCM_16") -> bytes:
+    soundfile.write(tmp_path / "src.wav", samples, 16000, subtype=subtype)
+    return (tmp_path / "src.wav").read_bytes()
+
+
+def test_truncated_or_corrupt_wav_files_are_errors_not_shorter_clips(tmp_path):
+    data = _wav_bytes(tmp_path, np.full(800, 0.25))
+    start = data.index(b"data") + 8
+    cases = {
+        "half.wav": (
+            data[: len(data) // 2],
+            r"cannot read WAV file \(truncated: its data chunk declares 1600 bytes",
+        ),
+        "one_byte_short.wav": (data[:-1], "declares 1600 bytes, the file holds 1599"),
+        "odd_size.wav": (
+            data[: start - 4] + (1599).to_bytes(4, "little") + data[start:-1],
+            "a data chunk of 1599 bytes is not a whole number of 2-byte frames",
+        ),
+        "no_fmt.wav": (data[:12] + data[start - 8 :], "no valid fmt chunk before the data chunk"),
+    }
+    for name, (content, message) in cases.items():
+        (tmp_path / name).write_bytes(content)
+        with pytest.raises(DataError, match=message) as info:
+            audio.read_wav(tmp_path / name)
+        assert str(tmp_path / name) in str(info.value), name
+    (tmp_path / "extra.wav").write_bytes(data + b"LIST\x04\x00\x00\x00abcd")  # trailing chunks are fine
+    assert audio.read_wav(tmp_path / "extra.wav").shape == (800,)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_samples_are_errors_naming_the_file(tmp_path, bad):
+    samples = np.full(800, 0.25, dtype=np.float32)
+    samples[[3, 500]] = bad
+    path = tmp_path / "float.wav"
+    path.write_bytes(_wav_bytes(tmp_path, samples, subtype="FLOAT"))
+    with pytest.raises(DataError, match=re.escape(f"{path}: 2 non-finite samples (NaN or inf)")):
+        audio.read_wav(path)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_cut_or_corrupted_wav_gives_a_clip_or_a_data_error(tmp_path_factory, data):
+    original = _wav_bytes(tmp_path_factory.mktemp("wav"), np.linspace(-0.5, 0.5, 400))
+    content = bytearray(original[: data.draw(st.integers(0, len(original)))])
+    corrupted = data.draw(st.booleans()) and len(content) > 0
+    for _ in range(data.draw(st.integers(1, 3)) if corrupted else 0):
+        content[data.draw(st.integers(0, len(content) - 1))] = data.draw(st.integers(0, 255))
+    path = tmp_path_factory.mktemp("cut") / "clip.wav"
+    path.write_bytes(bytes(content))
+    try:
+        clip = audio.read_wav(path)
+    except DataError as error:
+        assert str(path) in str(error) and "\n" not in str(error)
+        return
+    assert np.isfinite(clip).all()
+    if not corrupted:  # a cut file is never a shorter clip
+        assert clip.shape == (400,)

@@ -2,6 +2,8 @@ import gzip
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sparsernn.data.idx import parse_idx, read_idx, write_idx
 from sparsernn.errors import DataError
@@ -50,6 +52,10 @@ def test_gzip_detected_by_content_not_name(tmp_path):
         (_hand_made([1, 2, 3], (4,)), "truncated: 11 bytes, expected 12"),
         (_hand_made([1, 2, 3], (2,)), "trailing bytes"),
         (_hand_made([1, 2], (1,), code=0x0C, dtype=">i4"), "trailing bytes"),
+        # sizes whose product is 2**64: np.prod wrapped to 0, so the bare header passed the length check
+        (_hand_made([], (2**22, 2**22, 2**20)), r"truncated: 16 bytes, expected 18446744073709551632 for"),
+        (_hand_made([], (2**32 - 1,) * 4, code=0x0E, dtype=">f8"), r"truncated: 20 bytes, expected \d{40} "),
+        (_hand_made([], (0, 2**16, 2**16, 2**31)), r"IDX shape \(0, 65536, 65536, 2147483648\) is too large"),
     ],
 )
 def test_malformed_files_name_the_file_and_problem(tmp_path, data, message):
@@ -77,3 +83,19 @@ def test_missing_file(tmp_path):
 def test_write_rejects_unsupported_dtype(tmp_path):
     with pytest.raises(DataError, match="cannot write"):
         write_idx(tmp_path / "x", np.zeros(3, dtype=np.uint16))
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.sampled_from([0x08, 0x09, 0x0B, 0x0C, 0x0D, 0x0E, 0x07]),
+    st.lists(st.sampled_from([0, 1, 2, 3, 2**16, 2**22, 2**31, 2**32 - 1]), min_size=0, max_size=5),
+    st.binary(max_size=40),
+)
+def test_any_header_and_payload_give_an_array_or_a_data_error(code, shape, payload):
+    data = bytes([0, 0, code, len(shape)]) + b"".join(d.to_bytes(4, "big") for d in shape) + payload
+    try:
+        array = parse_idx(data, "x-idx")
+    except DataError as error:
+        assert str(error).startswith("x-idx: ")
+        return
+    assert array.shape == tuple(shape)

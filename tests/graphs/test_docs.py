@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
 import importlib
 import pkgutil
 
@@ -16,6 +15,6 @@ MODULES = [package.__name__] + [
 
 
 @pytest.mark.parametrize("name", MODULES)
-def test_examples_run(name):
-    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.NORMALIZE_WHITESPACE)
+def test_examples_run(name, run_examples):
+    result = run_examples(importlib.import_module(name))
     assert result.failed == 0

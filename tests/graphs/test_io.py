@@ -5,6 +5,8 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from sparsernn.errors import ConfigError, DataError, GraphError
 from sparsernn.graphs import as_graph, barabasi_albert, biadjacency, from_biadjacency, read_graph, write_graph
@@ -51,6 +53,37 @@ def test_malformed_edge_lists(tmp_path, text, match):
     path.write_text(text)
     with pytest.raises(DataError, match=match):
         read_graph(path)
+
+
+@pytest.mark.parametrize(
+    ("data", "match"),
+    [
+        (b"0 1\n\xff\xfe 2\n", r"g.txt:2: not UTF-8 text \(byte 0xff\)"),
+        (b"\xc3", r"g.txt:1: not UTF-8 text \(byte 0xc3\)"),
+        ("0 1\nä ö\n".encode("latin-1"), r"g.txt:2: not UTF-8 text \(byte 0xe4\)"),
+        (b"0 1 nan\n", r"g.txt:1: weight 'nan' is not a finite number"),
+        (b"0 1 -inf\n", r"g.txt:1: weight '-inf' is not a finite number"),
+    ],
+)
+def test_edge_lists_that_are_not_utf8_or_have_non_finite_weights(tmp_path, data, match):
+    path = tmp_path / "g.txt"
+    path.write_bytes(data)
+    with pytest.raises(DataError, match=match):
+        read_graph(path)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(max_size=80) | st.text(max_size=60).map(str.encode), st.sampled_from([".txt", ".graphml"]))
+@example(b"<graphml><graph><node id='\xff'/></graph></graphml>", ".graphml")
+def test_random_files_give_a_graph_or_a_data_error(tmp_path_factory, data, suffix):
+    path = tmp_path_factory.mktemp("g") / f"g{suffix}"
+    path.write_bytes(data)
+    try:
+        graph = read_graph(path)
+    except (DataError, GraphError) as error:
+        assert str(path) in str(error) or isinstance(error, GraphError)
+        return
+    assert isinstance(graph, nx.Graph)
 
 
 def test_malformed_graphml_and_missing_files(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 
 import networkx as nx
 import numpy as np
@@ -18,6 +19,7 @@ from sparsernn.graphs import (
     properties_networkx,
     watts_strogatz,
 )
+from sparsernn.graphs.properties import MAX_EDGES, MAX_NODES
 
 SPEC = [
     "layers",
@@ -123,3 +125,24 @@ def test_bad_graphs(graph, match):
     for fn in (properties, properties_networkx):
         with pytest.raises(GraphError, match=match):
             fn(graph)
+
+
+def test_graphs_above_the_size_limit_are_refused_at_once():
+    big = nx.path_graph(100_000)  # igraph's all-pairs distances ran out of memory (80 GB)
+    for fn in (properties, properties_networkx):
+        start = time.perf_counter()
+        with pytest.raises(
+            GraphError, match=f"graph has 100000 nodes and 99999 edges; .* at most {MAX_NODES}"
+        ):
+            fn(big)
+        assert time.perf_counter() - start < 1.0
+    dense = nx.complete_graph(700)  # few nodes, too many edges for betweenness
+    with pytest.raises(GraphError, match=f"at most {MAX_NODES} nodes and {MAX_EDGES} edges"):
+        properties(dense)
+
+
+def test_size_limit_boundary(monkeypatch):
+    monkeypatch.setitem(properties.__globals__, "MAX_NODES", 10)  # the limit the function reads
+    assert properties(nx.path_graph(10))["nodes"] == 10.0
+    with pytest.raises(GraphError, match="graph has 11 nodes"):
+        properties(nx.path_graph(11))

@@ -23,6 +23,7 @@ from sparsernn.nn import (
     load_model,
     save_checkpoint,
 )
+from sparsernn.nn.base import constructor_args
 
 
 def pruned_classifier() -> SequenceClassifier:
@@ -169,3 +170,121 @@ def test_load_model_rebuilds_bare_sparse_modules(tmp_path, module):
     assert type(loaded) is type(module) and repr(loaded) == repr(module)
     for key, value in module.state_dict().items():
         assert torch.equal(loaded.state_dict()[key], value), key
+
+
+# --- robustness: bad descriptions, memory bombs, flipped bits (issue 14, section 3) ---------------
+
+
+def _with_model(path, spec, tensors=None) -> None:
+    tensors = tensors if tensors is not None else {"w": torch.zeros(2)}
+    save_file(tensors, str(path), metadata={"sparsernn.model": spec})
+
+
+def _spec(name: str, **args) -> str:
+    return json.dumps({"class": name, "args": args})
+
+
+GRAPH = {"cell": "gru", "nodes": [0, 1], "input_size": 2}
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        (json.dumps({"class": ["SparseLSTM"], "args": {}}), "describes an unknown model"),  # TypeError
+        ("[" * 100_000 + "]" * 100_000, "unreadable metadata 'sparsernn.model'"),  # RecursionError
+        (
+            _spec("SparseLSTM", input_size=2, hidden_size=3, dropout=5),
+            "invalid SparseLSTM arguments: dropout",
+        ),
+        (_spec("SparseGRU", input_size=2, hidden_size=3, num_layers=0), "num_layers must be greater"),
+        (_spec("SparseRNN", input_size="2", hidden_size=[3]), "invalid SparseRNN arguments"),
+        (
+            _spec("SparseLSTM", input_size=2, hidden_size=3, num_layers=10**9),
+            "declares num_layers=1000000000",
+        ),
+        (
+            _spec("GraphClassifier", **GRAPH, edges=[[0, 1], [1, 0]]),
+            "directed graph has a cycle",
+        ),  # GraphError
+        (_spec("GraphClassifier", **GRAPH, edges=[[0, 0]]), "self-loop"),
+        (_spec("SequenceClassifier", cell="gru", num_classes=2, hidden_size=2, input_size=2, x=1), "invalid"),
+    ],
+)
+def test_bad_model_descriptions_become_one_line_checkpoint_errors(tmp_path, spec, message):
+    from click.testing import CliRunner
+
+    from sparsernn.cli import main
+
+    path = tmp_path / "bad.safetensors"
+    _with_model(path, spec)
+    with pytest.raises(CheckpointError, match=re.escape(message)) as caught:
+        load_model(path)
+    assert str(path) in str(caught.value) and "\n" not in str(caught.value)
+    out = CliRunner().invoke(main, ["analyze", str(path)])
+    assert out.exit_code == 2 and out.output.startswith("error: checkpoint") and out.output.count("\n") == 1
+
+
+def test_small_file_declaring_a_large_model_is_rejected_before_building_it(tmp_path, monkeypatch):
+    small = SparseLSTM(1, 2)
+    path = tmp_path / "bomb.safetensors"
+    _with_model(path, _spec("SparseLSTM", input_size=1, hidden_size=6000), _state(small))
+    assert path.stat().st_size < 2000
+    built_on = []
+
+    def spy(**args):
+        built_on.append(torch.empty(0).device.type)
+        return SparseLSTM(**args)
+
+    # the globals load_model reads (pytest's doctest collection may import its module a second time)
+    monkeypatch.setitem(load_model.__globals__, "MODELS", {"SparseLSTM": spy})
+    with pytest.raises(
+        CheckpointError,
+        match=re.escape("weight_ih_l0 has shape (8, 1); the model's arguments declare (24000, 1)"),
+    ):
+        load_model(path)
+    assert built_on == ["meta"]  # shapes checked without allocating the 6000-unit model
+
+
+def _state(model) -> dict:
+    return {k: v.contiguous() for k, v in model.state_dict().items()}
+
+
+def test_flipped_bits_in_tensor_data_are_detected(tmp_path):
+    model = pruned_classifier()
+    path = save_checkpoint(tmp_path / "m.safetensors", model)
+    data = path.read_bytes()
+    start = 8 + int.from_bytes(data[:8], "little")
+    gen = torch.Generator().manual_seed(0)
+    for position in torch.randint(start, len(data), (20,), generator=gen).tolist():
+        flipped = bytearray(data)
+        flipped[position] ^= 1 << int(torch.randint(8, (1,), generator=gen))
+        bad = tmp_path / "flipped.safetensors"
+        bad.write_bytes(bytes(flipped))
+        for load in (load_checkpoint, load_model):
+            with pytest.raises(CheckpointError, match=re.escape(f"checkpoint {bad} is corrupt: tensor")):
+                load(bad)
+
+
+def test_checkpoints_without_checksums_still_load(tmp_path):
+    lstm = SparseLSTM(3, 4)
+    lstm.set_mask("weight_hh_l0", torch.eye(16, 4, dtype=torch.bool))
+    old = tmp_path / "old.safetensors"  # the format as written before checksums existed
+    metadata = {
+        "sparsernn.format": "1",
+        "sparsernn.config": "{}",
+        "sparsernn.model": _spec("SparseLSTM", **constructor_args(lstm)),
+    }
+    save_file(_state(lstm), str(old), metadata=metadata)
+    assert torch.equal(load_model(old).masks["weight_hh_l0"], lstm.masks["weight_hh_l0"])
+    with safe_open(save_checkpoint(tmp_path / "new.safetensors", lstm), framework="pt") as f:
+        digests = json.loads(f.metadata()["sparsernn.sha256"])
+    assert sorted(digests) == sorted(lstm.state_dict()) and all(len(d) == 64 for d in digests.values())
+
+
+def test_checksum_metadata_that_does_not_list_the_tensors_is_an_error(tmp_path):
+    lstm = SparseLSTM(2, 2)
+    digests = {k: "0" * 64 for k in list(lstm.state_dict())[1:]}
+    bad = tmp_path / "bad.safetensors"
+    save_file(_state(lstm), str(bad), metadata={"sparsernn.sha256": json.dumps(digests)})
+    with pytest.raises(CheckpointError, match="is corrupt: tensor 'weight_ih_l0' has no checksum"):
+        load_checkpoint(bad)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
 import importlib
 import pkgutil
 
@@ -16,9 +15,8 @@ MODULES = [sparsernn.nn.__name__] + [
 
 
 @pytest.mark.parametrize("name", MODULES)
-def test_docstring_examples_run(name):
-    module = importlib.import_module(name)
-    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+def test_docstring_examples_run(name, run_examples):
+    result = run_examples(importlib.import_module(name))
     assert result.failed == 0
 
 

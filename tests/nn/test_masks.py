@@ -179,3 +179,86 @@ def _half_pruned_rnn() -> SparseRNN:
     rnn = SparseRNN(2, 2)
     rnn.set_mask("weight_ih_l0", torch.zeros(2, 2, dtype=torch.bool))
     return rnn
+
+
+# -- NaN and inf at pruned positions, mask validation on load (issue 14, section 3) ------------------
+
+
+def _poisoned_lstm() -> tuple[SparseLSTM, torch.Tensor]:
+    torch.manual_seed(0)
+    lstm = SparseLSTM(3, 4, batch_first=True)
+    mask = torch.rand(16, 4, generator=torch.Generator().manual_seed(1)) < 0.5
+    lstm.set_mask("weight_hh_l0", mask)
+    return lstm, mask
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+def test_nan_or_inf_at_a_pruned_position_never_reaches_outputs_or_gradients(bad):
+    lstm, mask = _poisoned_lstm()
+    reference = torch.nn.LSTM(3, 4, batch_first=True)
+    reference.load_state_dict(lstm.state_dict(), strict=False)
+    with torch.no_grad():
+        lstm.weight_hh_l0[~mask] = bad  # as an optimizer or a user might leave it
+    x = torch.randn(2, 5, 3)
+    out = lstm(x)[0]
+    torch.testing.assert_close(out, reference(x)[0], rtol=0, atol=1e-6)
+    out.sum().backward()
+    grad = lstm.weight_hh_l0.grad
+    assert torch.isfinite(grad).all() and torch.count_nonzero(grad[~mask]) == 0
+    assert torch.count_nonzero(lstm.weight_hh_l0.detach()[~mask]) == 0  # zeroed in place, not NaN
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_apply_masks_and_load_state_dict_turn_nan_into_exact_zeros(bad):
+    lstm, mask = _poisoned_lstm()
+    with torch.no_grad():
+        lstm.weight_hh_l0[~mask] = bad
+    lstm.apply_masks_()
+    assert torch.count_nonzero(lstm.weight_hh_l0.detach()[~mask]) == 0
+    state = {k: v.clone() for k, v in lstm.state_dict().items()}
+    state["weight_hh_l0"][~mask] = bad
+    target = SparseLSTM(3, 4, batch_first=True)
+    target.load_state_dict(state)
+    assert torch.isfinite(target.weight_hh_l0).all()
+    assert torch.count_nonzero(target.weight_hh_l0.detach()[~mask]) == 0
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (torch.full((4, 4), 0.3), "holds values other than 0 and 1"),
+        (torch.full((4, 4), float("nan")), "holds values other than 0 and 1"),
+        (-torch.ones(4, 4), "holds values other than 0 and 1"),
+        (torch.ones(4, 4, dtype=torch.bool).to_sparse(), "layout torch.sparse_coo; expected a dense"),
+        (torch.ones(4, 4, dtype=torch.bool, device="meta"), "on the meta device"),
+    ],
+)
+def test_load_state_dict_refuses_masks_that_are_not_0_or_1(value, message):
+    rnn = SparseRNN(3, 4)
+    state = rnn.state_dict()
+    state["weight_hh_l0_mask"] = value
+    with pytest.raises(MaskError, match=message):
+        rnn.load_state_dict(state)
+    assert rnn.density() == 1.0
+
+
+def test_load_state_dict_accepts_exact_0_1_float_masks_like_torch_prune():
+    rnn = SparseRNN(3, 4)
+    state = rnn.state_dict()
+    state["weight_hh_l0_mask"] = torch.eye(4)
+    rnn.load_state_dict(state)
+    assert torch.equal(rnn.masks["weight_hh_l0"], torch.eye(4, dtype=torch.bool))
+
+
+@pytest.mark.parametrize(
+    ("mask", "message"),
+    [
+        (torch.ones(4, 4, dtype=torch.bool).to_sparse(), "layout torch.sparse_coo"),
+        (torch.ones(4, 4, dtype=torch.bool, device="meta"), "meta device"),
+    ],
+)
+def test_set_mask_refuses_sparse_and_meta_masks(mask, message):
+    rnn = SparseRNN(3, 4)
+    with pytest.raises(MaskError, match=message):
+        rnn.set_mask("weight_hh_l0", mask)
+    assert rnn.density() == 1.0

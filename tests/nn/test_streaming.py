@@ -78,7 +78,7 @@ def test_step_leaves_its_inputs_untouched_and_outputs_are_fresh(cell, batched):
 def test_stores_only_the_kept_weights():
     module = pruned("gru", sparsity=0.9)
     kept = sum(int(mask.sum()) for mask in module.masks.values())
-    assert StreamingRNN.from_module(module).nnz() == kept
+    assert StreamingRNN.from_module(module, layout="csr").nnz() == kept
     assert "stored=" in repr(StreamingRNN.from_module(module))
 
 
@@ -94,8 +94,9 @@ def test_plain_torch_module_leaves_out_its_zero_weights_and_no_bias():
     lstm = torch.nn.LSTM(5, 7, bias=False, dtype=torch.float64)
     with torch.no_grad():
         lstm.weight_hh_l0[:, :4] = 0.0
-    stream = StreamingRNN.from_module(lstm)
+    stream = StreamingRNN.from_module(lstm, layout="csr")
     assert stream.nnz() == 28 * 5 + 28 * 3
+    assert StreamingRNN.from_module(lstm, layout="dense").nnz() == 28 * 5 + 28 * 7  # dense stores all
     x = torch.randn(4, 5, dtype=torch.float64)
     torch.testing.assert_close(stream(x)[0], lstm(x)[0], rtol=1e-12, atol=1e-12)
 
@@ -104,7 +105,7 @@ def test_module_pruned_with_torch_prune():
     torch.manual_seed(0)
     gru = torch.nn.GRU(5, 7, dtype=torch.float64)
     torch.nn.utils.prune.l1_unstructured(gru, "weight_hh_l0", amount=0.5)
-    stream = StreamingRNN.from_module(gru)
+    stream = StreamingRNN.from_module(gru, layout="csr")
     assert stream.nnz() == 21 * 5 + int(gru.weight_hh_l0_mask.sum()) == 21 * 5 + 73
     x = torch.randn(4, 5, dtype=torch.float64)
     torch.testing.assert_close(stream(x)[0], gru(x)[0], rtol=1e-12, atol=1e-12)

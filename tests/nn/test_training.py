@@ -89,14 +89,20 @@ def test_keep_masks_holds_zeros_with_stale_optimizer_state(cell, opt):
 
 
 @pytest.mark.parametrize("opt", ["sgd_momentum", "adam"])
-def test_stale_state_revives_pruned_weights_without_keep_masks(opt):
-    # Why keep_masks exists: masked gradients alone do not stop momentum built before the masks.
+def test_stale_state_moves_parameters_between_steps_but_nothing_leaks(opt):
+    # Why keep_masks exists: masked gradients alone do not stop momentum built before the masks, so
+    # the parameters themselves hold stale values between a step and the next forward ...
     model, x, y = model_and_data("lstm")
     optimizer = OPTIMIZERS[opt](model.parameters())
     train(model, x, y, optimizer, steps=3)
     masks = prune_half(model)
     train(model, x, y, optimizer, steps=1)
     assert torch.count_nonzero(pruned_values(model, masks)) > 0
+    # ... but state_dict() (and every forward) zeroes them first.
+    state = model.state_dict()
+    assert all(torch.count_nonzero(state[name][~mask]) == 0 for name, mask in masks.items())
+    assert torch.count_nonzero(pruned_values(model, masks)) == 0
+    train(model, x, y, optimizer, steps=1)
     apply_masks_(model)
     assert torch.count_nonzero(pruned_values(model, masks)) == 0
 

@@ -82,3 +82,40 @@ def test_plain_torch_module_must_be_wrapped(classifier):
 def test_masks_must_be_a_mapping(classifier, masked):
     with pytest.raises(MaskError, match="mapping"):
         sp.apply(classifier(masked["rnn"]), [("rnn.weight_ih_l0", torch.ones(6, 4, dtype=torch.bool))])
+
+
+def test_models_pruned_with_torch_prune_are_pruned_by_their_weight_names():
+    import torch.nn.utils.prune as torch_prune
+
+    import sparsernn as sr
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.LSTM(3, 6))
+    torch_prune.l1_unstructured(model[0], "weight_hh_l0", amount=0.3)
+    already = model[0].weight_hh_l0_mask == 0
+    masks = sp.magnitude(model, 0.6)
+    assert sorted(masks) == ["0.weight_hh_l0", "0.weight_ih_l0"]
+    assert not masks["0.weight_hh_l0"][already].any()  # what torch pruned stays pruned
+    random_masks = sp.random(model, 0.6, seed=0)
+    assert not random_masks["0.weight_hh_l0"][already].any()
+    # the one-liner: the names fit the converted model
+    sp.apply(sr.nn.sparsify(model), sp.magnitude(model, 0.6))
+    assert type(model[0]) is sr.nn.SparseLSTM
+    assert model[0].sparsity() == pytest.approx(0.6, abs=0.02)
+    for name, mask in masks.items():
+        assert torch.equal(model[0].masks[name.split(".")[-1]], mask)
+
+
+@pytest.mark.parametrize(
+    ("mask", "message"),
+    [
+        (torch.ones(24, 4, dtype=torch.bool).to_sparse(), "layout torch.sparse_coo"),
+        (torch.ones(24, 4, dtype=torch.bool, device="meta"), "meta device"),
+    ],
+)
+def test_sparse_and_meta_masks_are_rejected_before_anything_is_applied(classifier, masked, mask, message):
+    model = classifier(masked["lstm"])
+    good = torch.zeros(24, 6, dtype=torch.bool)
+    with pytest.raises(MaskError, match=message):
+        sp.apply(model, {"rnn.weight_hh_l0": good, "rnn.weight_ih_l0": mask})
+    assert bool(model.rnn.masks["weight_hh_l0"].all())

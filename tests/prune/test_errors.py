@@ -32,7 +32,8 @@ def test_unknown_names(model, kwargs, message):
 
 def test_unknown_criterion(model):
     with pytest.raises(
-        ConfigError, match="unknown pruning criterion 'taylor'; choose from magnitude, random"
+        ConfigError,
+        match="unknown pruning criterion 'taylor'; choose from degree_floor, magnitude, ramanujan_guard, random",
     ):
         sp.prune(model, 0.5, criterion="taylor")
 

@@ -67,7 +67,7 @@ def test_arguments_are_checked_when_called(classifier, masked):
     model = classifier(masked["rnn"])
     with pytest.raises(ConfigError, match="non-decreasing"):
         sp.iterative(model, [0.5, 0.3])
-    with pytest.raises(ConfigError, match="unknown pruning criterion 'l1'; choose from magnitude, random"):
+    with pytest.raises(ConfigError, match="unknown pruning criterion 'l1'; choose from degree_floor, mag"):
         sp.iterative(model, [0.5], criterion="l1")
     with pytest.raises(ConfigError, match="retrain"):
         sp.iterative(model, [0.5], retrain="fine-tune")

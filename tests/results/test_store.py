@@ -7,8 +7,17 @@ import math
 
 import pytest
 
-from sparsernn.errors import DataError
-from sparsernn.results import complete_runs, is_complete, load, load_metrics, run_dir, write_run
+from sparsernn.errors import ConfigError, DataError
+from sparsernn.results import (
+    complete_runs,
+    is_complete,
+    load,
+    load_metrics,
+    prepare_root,
+    run_dir,
+    run_status,
+    write_run,
+)
 from sparsernn.studies.config import make_config, run_hash
 from sparsernn.studies.recorder import Recorder, RunResult
 
@@ -56,13 +65,30 @@ def test_incomplete_folder_is_not_complete_and_is_redone(tmp_path):
     assert len(load(tmp_path)) == 1
 
 
-def test_failed_runs_count_as_complete_unless_retried(tmp_path):
+def test_failed_runs_are_finished_not_redone_unless_retried(tmp_path):
     result = _result(status="failed")
     write_run(tmp_path, result)
-    assert is_complete(tmp_path, result.config)
+    assert is_complete(tmp_path, result.config)  # finished: a sweep does not redo it by itself ...
     assert not is_complete(tmp_path, result.config, retry_failed=True)
+    assert run_status(tmp_path, result.config) == ("failed", "boom")  # ... but counts it as failed
     row = load(tmp_path).iloc[0]
     assert row["status"] == "failed" and row["reason"] == "boom"
+
+
+def test_load_has_status_and_reason_columns_even_when_empty(tmp_path):
+    assert list(load(tmp_path).columns) == ["run", "path", "status", "reason"]
+    write_run(tmp_path, _result())
+    row = load(tmp_path).iloc[0]
+    assert (row["status"], row["reason"]) == ("ok", "")
+    assert run_status(tmp_path, _result(seed=5).config) is None
+
+
+def test_prepare_root_creates_and_checks_the_folder(tmp_path):
+    assert prepare_root(tmp_path / "a" / "b").is_dir()
+    assert not list((tmp_path / "a" / "b").iterdir())  # the write check leaves nothing behind
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ConfigError, match=r"results folder .*file/sub: cannot create or write it"):
+        prepare_root(tmp_path / "file" / "sub")
 
 
 def test_load_one_row_per_run_with_config_and_summary(tmp_path):

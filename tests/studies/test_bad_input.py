@@ -10,8 +10,10 @@ from __future__ import annotations
 import contextlib
 import copy
 import io
+import math
 import pickle
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -31,7 +33,7 @@ from sparsernn.nn import (
     load_checkpoint,
     save_checkpoint,
 )
-from sparsernn.studies.recipe import expand, parse_recipe, read_recipe
+from sparsernn.studies.recipe import MAX_RUNS, expand, parse_recipe, parse_recipe_text, read_recipe
 
 pytestmark = pytest.mark.timeout(120)
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -133,6 +135,85 @@ def test_mutated_recipes_give_only_config_error(raw):
     _check_recipe(raw)
 
 
+# --- values out of range, alias bombs, study names, sweep sizes: rejected at once, in bounded time -----
+
+NAN, INF = float("nan"), float("inf")
+
+
+def _field(section: str, name: str, values: st.SearchStrategy) -> st.SearchStrategy:
+    return st.tuples(st.just(section), st.just(name), values)
+
+
+OUT_OF_RANGE = st.one_of(
+    _field("model", "num_layers", st.integers(65, 10**30)),
+    _field("model", "hidden_size", st.integers(16_385, 10**30) | st.integers(max_value=0)),
+    _field("train", "epochs", st.integers(100_001, 10**30)),
+    _field("params", "finetune_epochs", st.integers(100_001, 10**30)),
+    _field("train", "lr", st.sampled_from([NAN, INF, -INF, 0.0, -1.0])),
+    _field("data", "options", st.fixed_dictionaries({"n_train": st.integers(10**6 + 1) | st.floats()})),
+    _field(
+        "params",
+        "robustness",
+        st.fixed_dictionaries({"levels": st.lists(st.sampled_from([NAN, INF, -INF, -1.0]), min_size=1)}),
+    ),
+)
+
+
+@FAST
+@given(OUT_OF_RANGE)
+@example(("data", "options", {"n_train": 1e30}))
+@example(("model", "num_layers", 100_000))
+@example(("params", "robustness", {"levels": [NAN, INF, -1.0]}))  # these once ran with status "ok"
+def test_out_of_range_values_are_rejected_before_any_run(case):
+    section, name, value = case
+    protocol = "iterative_pruning" if name == "robustness" else "train"
+    params = {"densities": [1.0, 0.5]} if protocol == "iterative_pruning" else {}
+    raw = {**VALID, "protocol": protocol, "params": params, "sweep": {}}
+    raw[section] = {**raw[section], name: value}
+    assert _check_recipe(raw), f"{section}.{name}={value!r} was accepted"
+
+
+@FAST
+@given(st.integers(1, 12), st.integers(2, 10))
+@example(8, 9)
+@example(9, 9)  # > 8 GB once expanded, before aliases were refused
+def test_yaml_alias_bombs_are_refused_quickly(depth, breadth):
+    lines = ["study: bomb", "data:", "  options:", f"    a0: &a0 [{', '.join(['x'] * breadth)}]"]
+    lines += [f"    a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * breadth)}]" for i in range(1, depth + 1)]
+    start = time.perf_counter()
+    with pytest.raises(ConfigError, match="anchors and aliases"):
+        parse_recipe_text("\n".join(lines))
+    assert time.perf_counter() - start < 1.0
+
+
+@FAST
+@given(st.text(max_size=12) | st.sampled_from([".", "..", "../x", "a/..", "/abs", "a\\b", ".hidden"]))
+def test_study_names_are_plain_folder_names(name):
+    raw = {**VALID, "study": name, "sweep": {}}
+    if not _check_recipe(raw):
+        assert name not in (".", "..") and "/" not in name and "\\" not in name and not name.startswith(".")
+        assert name.isascii() and name.isprintable() and 1 <= len(name) <= 100
+
+
+@FAST
+@given(st.lists(st.integers(1, 400), min_size=1, max_size=5), st.integers(1, 50))
+@example([2000, 1000], 1)  # 2,000,000 runs took > 30 s to expand
+def test_sweeps_above_the_maximum_are_refused_before_expanding(lengths, seeds):
+    keys = ["train.lr", "train.epochs", "model.hidden_size", "data.batch_size", "params.sparsity"]
+    values = {"train.lr": 0.1, "train.epochs": 1, "model.hidden_size": 4, "data.batch_size": 8}
+    sweep = {k: [values.get(k, 0.5)] * n for k, n in zip(keys, lengths)}
+    raw = {**VALID, "seeds": list(range(seeds)), "sweep": sweep}
+    start = time.perf_counter()
+    try:
+        parse_recipe(raw)  # counts the runs; expanding the valid ones is tested elsewhere
+        rejected = False
+    except ConfigError as error:
+        rejected = True
+        assert f"exceed the maximum of {MAX_RUNS}" in str(error)
+    assert rejected == (math.prod(lengths) * seeds > MAX_RUNS)
+    assert time.perf_counter() - start < 1.0
+
+
 def _read_text(text: str | bytes) -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "recipe.yaml"
@@ -150,6 +231,8 @@ def _read_text(text: str | bytes) -> None:
 @example("study: !!float x")
 @example("[" * 5000)  # nesting deeper than the parser's recursion
 @example("study: !!python/object/apply:os.system ['true']")
+@example("a: &x [1, 2]\nstudy: s\ndata: {options: {b: *x}}")  # aliases are refused (bombs)
+@example("study: s\nseeds: [0]\n" + "#" * 2_000_000)  # larger than any recipe
 @example("- 1\n- 2")
 @example("")
 def test_random_recipe_text_gives_only_config_error(text):
@@ -368,5 +451,7 @@ def test_diverging_run_is_marked_failed_and_the_sweep_goes_on(tmp_path):
     assert table.loc[1e30, "status"] == "failed"
     assert table.loc[1e30, "reason"].startswith("TrainingDiverged: loss became")
     assert table.loc[0.01, "status"] == "ok" and 0.0 <= table.loc[0.01, "test_accuracy"] <= 1.0
-    again = run(recipe, results=tmp_path, progress=False)  # failed runs count as done ...
-    assert (again.skipped, again.ok, again.failed) == (2, 0, 0)
+    again = run(recipe, results=tmp_path, progress=False)  # a failed run stays failed, never "complete"
+    assert (again.skipped, again.ok, again.failed, again.failed_before) == (1, 0, 1, 1)
+    retried = run(recipe, results=tmp_path, progress=False, retry_failed=True)
+    assert (retried.skipped, retried.ok, retried.failed, retried.failed_before) == (1, 0, 1, 0)

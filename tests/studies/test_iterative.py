@@ -7,9 +7,9 @@ import math
 import pytest
 
 from sparsernn.errors import ConfigError
-from sparsernn.studies.iterative import first_zero_crossing
-from sparsernn.studies.iterative_report import crossings, first_drop
+from sparsernn.studies.protocols.iterative import first_zero_crossing
 from sparsernn.studies.recipe import expand, parse_recipe
+from sparsernn.studies.reports.iterative import crossings, first_drop
 
 LEVELS = [1.0, 0.5, 0.25, 0.1, 0.05]
 

@@ -14,9 +14,9 @@ from sparsernn._seed import torch_seeded
 from sparsernn.nn import load_classifier
 from sparsernn.results import load, load_metrics, run_dir
 from sparsernn.studies import expand, parse_recipe, run_sweep
-from sparsernn.studies.common import make_loaders, make_model, train
-from sparsernn.studies.protocols import parse_params
+from sparsernn.studies.protocols.common import make_loaders, make_model, train
 from sparsernn.studies.recorder import Recorder
+from sparsernn.studies.registry import parse_params
 from sparsernn.studies.runner import execute
 from sparsernn.train import evaluate
 

@@ -16,9 +16,10 @@ from sparsernn.errors import ConfigError
 from sparsernn.nn import GraphClassifier, load_model
 from sparsernn.nn.graph_rnn import wiring
 from sparsernn.results import load, load_metrics, run_dir
-from sparsernn.studies import expand, parse_recipe, run_sweep, structure_regression
-from sparsernn.studies.structure_graphs import FAMILIES, graph_features, make_graph, spectral_features
-from sparsernn.studies.structure_report import graph_table, report
+from sparsernn.studies import expand, parse_recipe, run_sweep
+from sparsernn.studies.protocols.graph_families import FAMILIES, graph_features, make_graph, spectral_features
+from sparsernn.studies.reports import regression as structure_regression
+from sparsernn.studies.reports.structure import graph_table, report
 
 TINY = {
     "study": "s",
@@ -143,8 +144,8 @@ def test_report_writes_figures_and_tables(tmp_path):
 @pytest.mark.parametrize(
     "name",
     [
-        "sparsernn.studies.structure_graphs",
-        "sparsernn.studies.structure_regression",
+        "sparsernn.studies.protocols.graph_families",
+        "sparsernn.studies.reports.regression",
         "sparsernn.train.many",
         "sparsernn.train.wavefront",
         "sparsernn.train.wavefront_cells",

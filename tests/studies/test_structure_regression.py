@@ -14,7 +14,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
 
 from sparsernn.errors import DataError
-from sparsernn.studies.structure_regression import (
+from sparsernn.studies.reports.regression import (
     REGRESSORS,
     importances,
     original_protocol,

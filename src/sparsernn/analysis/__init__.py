@@ -1,5 +1,5 @@
 """Layers as graphs: bipartite expansion (spectral gaps, Ramanujan bounds), layer views of models,
-the time-unfolded graph, and Cheeger bounds (DESIGN section 4)."""
+the time-unfolded graph, and Cheeger bounds (definitions: :mod:`sparsernn.analysis.spectral`)."""
 
 from sparsernn.analysis._matrix import bipartite_adjacency
 from sparsernn.analysis.cheeger import CheegerBounds, cheeger_bounds, conductance, edge_expansion

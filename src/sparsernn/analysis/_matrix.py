@@ -18,18 +18,38 @@ from sparsernn.errors import MaskError
 _NUMERIC_KINDS = "biuf"  # bool, signed int, unsigned int, float
 
 
-def to_numpy(matrix: Any) -> np.ndarray | sp.sparray:
-    """Return ``matrix`` as a NumPy array or a SciPy sparse array (torch tensors are detached and copied)."""
+def to_numpy(matrix: Any, what: str = "matrix") -> np.ndarray | sp.sparray:
+    """Return ``matrix`` as a NumPy array or a SciPy sparse array (torch tensors are detached and copied).
+
+    Raises
+    ------
+    MaskError
+        For nested lists of unequal lengths (ragged) and tensors without values (meta device).
+
+    Examples
+    --------
+    >>> to_numpy([[1, 0], [1]])
+    Traceback (most recent call last):
+    ...
+    sparsernn.errors.MaskError: matrix is not a rectangular array (rows of unequal length?); expected a 2-D (out × in) matrix
+    """
     if sp.issparse(matrix):
         return sp.csr_array(matrix)
     if isinstance(matrix, torch.Tensor):
+        if matrix.is_meta:
+            raise MaskError(f"{what} is a meta-device tensor, which holds no values; expected real values")
         tensor = matrix.detach().cpu()
         if tensor.layout != torch.strided:
             tensor = tensor.to_dense()
         if tensor.dtype in (torch.float16, torch.bfloat16):
             tensor = tensor.float()
         return tensor.numpy()
-    return np.asarray(matrix)
+    try:
+        return np.asarray(matrix)
+    except (ValueError, TypeError):  # ragged nested lists; objects NumPy cannot convert
+        raise MaskError(
+            f"{what} is not a rectangular array (rows of unequal length?); expected a 2-D (out × in) matrix"
+        ) from None
 
 
 def _check(kind: str, shape: tuple[int, ...], what: str) -> None:
@@ -55,7 +75,7 @@ def edge_matrix(matrix: Any, *, what: str = "matrix") -> sp.csr_array:
     >>> m.nnz, m.toarray().tolist()
     (2, [[0.0, 2.0], [3.0, 0.0]])
     """
-    array = to_numpy(matrix)
+    array = to_numpy(matrix, what)
     _check(array.dtype.kind, array.shape, what)
     if sp.issparse(array):
         _check_finite(array.data, what)

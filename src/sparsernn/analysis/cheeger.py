@@ -57,8 +57,8 @@ class CheegerBounds:
     Examples
     --------
     >>> b = cheeger_bounds(nx.complete_graph(4))
-    >>> b.lambda2, b.laplacian_lambda2, b.sweep_expansion
-    (1.3333333333333333, 4.0, 2.0)
+    >>> round(b.lambda2, 4), round(b.laplacian_lambda2, 4), round(b.sweep_expansion, 4)
+    (1.3333, 4.0, 2.0)
     """
 
     lambda2: float

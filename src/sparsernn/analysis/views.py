@@ -1,4 +1,4 @@
-"""Bipartite views of the recurrent layers of a model (DESIGN section 4, "Views of a recurrent layer").
+"""Bipartite views of the recurrent layers of a model.
 
 Views: ``ih`` = W_ih (left = x_t), ``hh`` = W_hh (left = h_{t−1}), ``step`` = one unfolded time step
 ``[W_ih | W_hh]`` (left = x_t ∪ h_{t−1}, right = h_t). Gate handling for the row blocks of LSTM
@@ -22,8 +22,7 @@ from torch import nn
 
 from sparsernn._registry import lookup, registry
 from sparsernn.errors import ConfigError, MaskError
-
-_GATES = {"LSTM": ("i", "f", "g", "o"), "GRU": ("r", "z", "n")}
+from sparsernn.nn.cells import CELL_KINDS
 
 
 @dataclass(frozen=True)
@@ -99,11 +98,11 @@ def recurrent_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
 
 
 def _gate_names(module: nn.Module) -> tuple[str, ...]:
-    if isinstance(module, nn.LSTM | nn.LSTMCell):
-        return _GATES["LSTM"]
-    if isinstance(module, nn.GRU | nn.GRUCell):
-        return _GATES["GRU"]
-    return ("h",)
+    """The gates of a module's row blocks, from its cell kind (``("h",)`` for an Elman RNN)."""
+    for kind in CELL_KINDS.values():
+        if isinstance(module, kind.torch_module | kind.torch_cell):
+            return kind.gates
+    raise ConfigError(f"expected a torch.nn.RNN, LSTM or GRU (or cell), got {type(module).__name__}")
 
 
 def _param_suffixes(module: nn.Module) -> Iterator[tuple[int, str, str]]:

@@ -8,8 +8,9 @@ Builders (each ``(*, seed, root=None, **options) -> DataSplits``; the splits are
 - :func:`speech_commands` — Speech Commands v0.02 layout → log-mel / MFCC ``(101, F)``;
   the ``synthetic_speech`` registry entry makes and reads an espeak-ng corpus in that layout.
 
-:data:`DATASETS` maps registered names (those above plus ``synthetic_speech`` and
-``darji_reber``) to builders; :func:`build` looks one up. The modules :mod:`sparsernn.data.reber`
+:data:`CATALOG` holds one :class:`Dataset` record per registered name (those above plus
+``synthetic_speech`` and ``darji_reber``): builder, description, items, folder, availability,
+preparation; :data:`DATASETS` maps the names to builders; :func:`build` looks one up. The modules :mod:`sparsernn.data.reber`
 (Reber grammars) and :mod:`sparsernn.data.text` (token datasets) are loaded on first access.
 
 Examples
@@ -28,6 +29,7 @@ import importlib
 from types import ModuleType
 
 from sparsernn.data.batch import Batch, DataSplits, collate
+from sparsernn.data.catalog import CATALOG, Dataset
 from sparsernn.data.cifar import build_cifar10 as cifar10
 from sparsernn.data.mnist import build_fashion_mnist as fashion_mnist
 from sparsernn.data.mnist import build_sequential_mnist as sequential_mnist
@@ -38,9 +40,11 @@ from sparsernn.data.speech import build_speech_commands as speech_commands
 _LAZY_MODULES = ("reber", "text")
 
 __all__ = [
+    "CATALOG",
     "DATASETS",
     "Batch",
     "DataSplits",
+    "Dataset",
     "DatasetInfo",
     "build",
     "cifar10",

@@ -32,6 +32,10 @@ FEATURE_KINDS = ("logmel", "mfcc")
 def read_wav(path: str | os.PathLike[str]) -> np.ndarray:
     """Samples of a mono 16 kHz WAV file as float32 in [-1, 1]; DataError naming the file otherwise.
 
+    The RIFF structure is checked first: a file whose ``data`` chunk declares more bytes than the file
+    holds (a truncated download or copy), or not a whole number of frames, is an error rather than a
+    shorter clip, and so are NaN or infinite samples (float WAVs).
+
     Examples
     --------
     >>> import numpy as np, pathlib, soundfile, tempfile
@@ -40,10 +44,16 @@ def read_wav(path: str | os.PathLike[str]) -> np.ndarray:
     >>> x = read_wav(p)
     >>> x.shape, x.dtype, float(x[0])
     ((800,), dtype('float32'), 0.5)
+    >>> _ = p.write_bytes(p.read_bytes()[:-100])
+    >>> read_wav(p)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    sparsernn.errors.DataError: .../a.wav: cannot read WAV file (truncated: its data chunk declares 1600 bytes, the file holds 1500)
     """
     import soundfile
 
     path = Path(path)
+    frames = _wav_frames(path)
     try:
         samples, rate = soundfile.read(path, dtype="float32", always_2d=True)
     except (RuntimeError, OSError, ValueError) as exc:  # LibsndfileError derives from RuntimeError
@@ -52,7 +62,59 @@ def read_wav(path: str | os.PathLike[str]) -> np.ndarray:
         raise DataError(f"{path}: sample rate {rate} Hz; expected {SAMPLE_RATE} Hz")
     if samples.shape[1] != 1:
         raise DataError(f"{path}: {samples.shape[1]} channels; expected mono")
+    if frames is not None and len(samples) != frames:
+        raise DataError(
+            f"{path}: cannot read WAV file (corrupt: read {len(samples)} samples, its header declares {frames})"
+        )
+    if not np.isfinite(samples).all():
+        bad = int(np.count_nonzero(~np.isfinite(samples)))
+        raise DataError(f"{path}: {bad} non-finite samples (NaN or inf); expected finite audio")
     return samples[:, 0]
+
+
+def _wav_frames(path: Path) -> int | None:
+    """Frames the ``data`` chunk declares, after checking that the file holds all of it.
+
+    ``None`` for a file that is not RIFF/WAVE at all (then left to soundfile to accept or refuse).
+    """
+    try:
+        with path.open("rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            head = handle.read(12)
+            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+                return None
+            block_align = 0
+            while True:
+                chunk = handle.read(8)
+                if len(chunk) < 8:
+                    raise DataError(
+                        f"{path}: cannot read WAV file (truncated or corrupt: no data chunk before the end of the file)"
+                    )
+                name, length = chunk[:4], int.from_bytes(chunk[4:], "little")
+                start = handle.tell()
+                if name == b"data":
+                    return _data_frames(path, length, size - start, block_align)
+                if name == b"fmt " and length >= 14:
+                    block_align = int.from_bytes(handle.read(14)[12:14], "little")
+                handle.seek(start + length + (length & 1))  # chunks are padded to even sizes
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read WAV file ({exc.strerror or exc})") from None
+
+
+def _data_frames(path: Path, length: int, available: int, block_align: int) -> int:
+    if length > available:
+        raise DataError(
+            f"{path}: cannot read WAV file (truncated: its data chunk declares {length} bytes, "
+            f"the file holds {available})"
+        )
+    if block_align <= 0:
+        raise DataError(f"{path}: cannot read WAV file (corrupt: no valid fmt chunk before the data chunk)")
+    if length % block_align:
+        raise DataError(
+            f"{path}: cannot read WAV file (corrupt: a data chunk of {length} bytes is not a whole "
+            f"number of {block_align}-byte frames)"
+        )
+    return length // block_align
 
 
 def fit_length(signal: np.ndarray, n: int = CLIP_SAMPLES) -> np.ndarray:

@@ -8,6 +8,7 @@ sizes that disagree with the file length, corrupt gzip) raises :class:`DataError
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import zlib
 from pathlib import Path
@@ -79,12 +80,14 @@ def parse_idx(data: bytes, source: str = "<bytes>") -> np.ndarray:
         )
     shape = tuple(int(d) for d in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
     dtype = IDX_DTYPES[code]
-    expected = header + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected = header + math.prod(shape) * dtype.itemsize  # exact: np.prod wraps around at 2**63
     if len(data) != expected:
         what = "truncated" if len(data) < expected else "has trailing bytes"
         raise DataError(
             f"{source}: IDX data {what}: {len(data)} bytes, expected {expected} for shape {shape} of {dtype.name}"
         )
+    if math.prod(d for d in shape if d) * dtype.itemsize > np.iinfo(np.intp).max:  # empty, yet no array
+        raise DataError(f"{source}: IDX shape {shape} is too large for an array")
     values = np.frombuffer(data, dtype=dtype, offset=header).reshape(shape)
     return values.astype(dtype.newbyteorder("="))
 

@@ -262,7 +262,7 @@ def build_fashion_mnist(
     n_test: int | None = None,
     normalize: str = "unit",
 ) -> DataSplits:
-    """Sequential Fashion-MNIST splits; same options as :func:`build_sequential_mnist`, no download.
+    """Sequential Fashion-MNIST splits; same options as :func:`sparsernn.data.sequential_mnist`, no download.
 
     The default ``root`` is ``/usr/share/datasets/fashion-mnist`` when Debian's package
     ``dataset-fashion-mnist`` is installed (``apt-get install dataset-fashion-mnist``), else

@@ -6,47 +6,44 @@ The standard (not embedded) Reber grammar is the automaton :data:`TRANSITIONS`: 
 state 7. A random walk takes each branch with probability 1/2, so a string with k inner letters
 has probability 2^-k. Shortest strings: ``BTXSE``, ``BPVVE``.
 
+Darji's classification data (:func:`darji_strings`) adds eight blocks of invalid strings, walks on
+the same topology with the thesis' own letters on the inner edges (:data:`DARJI_BLOCKS`).
+:func:`darji_data` gives the train/test split either generated or read from the thesis' original
+files (``reber_sequences.csv``, ``train_data.csv``, ``test_data.csv``; plain or gzipped), which
+:func:`read_pairs` checks row by row (the readers live in :mod:`sparsernn.data.reber_files` and are
+importable from here).
+
 References
 ----------
 A. S. Reber, "Implicit learning of artificial grammars", J. Verbal Learning and Verbal Behavior
 6(6), 1967. S. Hochreiter and J. Schmidhuber, "Long short-term memory", Neural Computation 9(8),
-1997 (the embedded grammar).
+1997 (the embedded grammar). H. Darji, "Investigating Sparsity in Recurrent Neural Networks", Univ.
+Passau, 2021, and its repository harshildarji/thesis (the Darji-Reber data).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from numbers import Integral, Real
-from types import MappingProxyType
 
 import numpy as np
 
 from sparsernn._seed import Seed, numpy_rng
-from sparsernn.errors import ConfigError, DataError
-
-_START, _EXIT, _ACCEPT = 0, 6, 7
-
-#: The Reber automaton: state -> {letter: next state}; start state 0, accepting state 7.
-TRANSITIONS: Mapping[int, Mapping[str, int]] = MappingProxyType(
-    {
-        0: MappingProxyType({"B": 1}),
-        1: MappingProxyType({"T": 2, "P": 3}),
-        2: MappingProxyType({"S": 2, "X": 4}),
-        3: MappingProxyType({"T": 3, "V": 5}),
-        4: MappingProxyType({"X": 3, "S": 6}),
-        5: MappingProxyType({"P": 4, "V": 6}),
-        6: MappingProxyType({"E": 7}),
-    }
-)
-
-#: The ten inner edges (from, to), two per inner state; a letter string of length 10 labels them.
-INNER_EDGES: tuple[tuple[int, int], ...] = tuple(
-    (state, nxt) for state in range(1, _EXIT) for nxt in TRANSITIONS[state].values()
-)
-
-#: The Reber letters on :data:`INNER_EDGES`.
-REBER_LETTERS = "".join(letter for state in range(1, _EXIT) for letter in TRANSITIONS[state])
+from sparsernn.data.reber_files import DARJI_FILE_NAMES as DARJI_FILE_NAMES
+from sparsernn.data.reber_files import load_darji_split as load_darji_split
+from sparsernn.data.reber_files import load_darji_strings as load_darji_strings
+from sparsernn.data.reber_files import read_pairs as read_pairs
+from sparsernn.data.reber_grammar import _EXIT as _EXIT
+from sparsernn.data.reber_grammar import INNER_EDGES as INNER_EDGES
+from sparsernn.data.reber_grammar import REBER_LETTERS as REBER_LETTERS
+from sparsernn.data.reber_grammar import TRANSITIONS as TRANSITIONS
+from sparsernn.data.reber_grammar import accepts as accepts
+from sparsernn.data.reber_grammar import is_valid as is_valid
+from sparsernn.data.reber_grammar import is_valid_embedded as is_valid_embedded
+from sparsernn.data.reber_grammar import transitions as transitions
+from sparsernn.errors import ConfigError
 
 #: Shortest string, B and E included, in the Darji-Reber dataset.
 DARJI_MIN_LENGTH = 11
@@ -65,79 +62,21 @@ class InvalidBlock:
     size: int
 
 
-#: The eight invalid blocks. Darji's letter choices are not published; ours follow the description
-#: (four blocks swap Reber letters, four use other letters of A–Z) and are chosen so that no block
-#: can produce a valid Reber string at any length (tests check this on the product automaton).
+#: The thesis' eight invalid blocks, in its block order, with its letters and sizes. The letters are
+#: published: every invalid string of the thesis' ``reber_sequences.csv`` is a walk with its block's
+#: letters (listed in ../shared/data/darji-thesis/README.md; tests check them against the strings).
+#: Four blocks move Reber letters to other edges, four use other letters; no block can produce a
+#: valid Reber string at any length (tests check this on the product automaton).
 DARJI_BLOCKS: tuple[InvalidBlock, ...] = (
     InvalidBlock("swap_first", "PTSXTVXSPV", 1500),  # T and P swapped on the first branch
-    InvalidBlock("swap_exits", "TPSXTVSXVP", 1500),  # letters swapped at both exit states
+    InvalidBlock("swap_exits", "TPSXTVPVXS", 1500),  # the letter pairs of the two states before E exchanged
     InvalidBlock("swap_loops", "TPXSVTXSPV", 500),  # letters swapped at both self-loop states
-    InvalidBlock("swap_t_v", "VPSXVTXSPT", 2000),  # T and V exchanged everywhere
-    InvalidBlock("shift_1", "UQTYUWYTQW", 2000),  # every Reber letter shifted one place in A–Z
-    InvalidBlock("letters_a", "ACDFGHIJKL", 2000),
-    InvalidBlock("letters_z", "ZYWUROQNML", 1500),
-    InvalidBlock("mixed", "TKSQMVXHPZ", 1500),
+    InvalidBlock("swap_loop_states", "TPTVSXXSPV", 2000),  # the letter pairs of the loop states exchanged
+    InvalidBlock("letters_acdf", "ACDFJIHGLK", 2000),
+    InvalidBlock("letters_mnoq_wv", "MNOQWVURZY", 2000),
+    InvalidBlock("letters_mnoq_ca", "MNOQCAURFD", 1500),
+    InvalidBlock("letters_qomn_ca", "QOMNCAURFD", 1500),
 )
-
-
-def transitions(letters: str) -> Mapping[int, Mapping[str, int]]:
-    """The automaton of the Reber topology with ``letters`` on :data:`INNER_EDGES` (B and E kept).
-
-    Examples
-    --------
-    >>> transitions(REBER_LETTERS) == TRANSITIONS
-    True
-    """
-    if not isinstance(letters, str) or len(letters) != len(INNER_EDGES):
-        raise ConfigError(f"letters must be a string of {len(INNER_EDGES)} letters, got {letters!r}")
-    table: dict[int, dict[str, int]] = {_START: {"B": 1}, _EXIT: {"E": _ACCEPT}}
-    for (state, nxt), letter in zip(INNER_EDGES, letters):
-        if letter in table.setdefault(state, {}):
-            raise ConfigError(f"letters {letters!r} give state {state} two edges labelled {letter!r}")
-        table[state][letter] = nxt
-    return MappingProxyType({state: MappingProxyType(table[state]) for state in sorted(table)})
-
-
-def accepts(table: Mapping[int, Mapping[str, int]], s: str) -> bool:
-    """Whether the automaton ``table`` (start 0, accepting 7) accepts ``s``.
-
-    Examples
-    --------
-    >>> accepts(TRANSITIONS, "BTXSE"), accepts(TRANSITIONS, "BTXSXE")
-    (True, False)
-    """
-    if not isinstance(s, str):
-        raise DataError(f"expected a string, got {type(s).__name__}")
-    state: int | None = _START
-    for letter in s:
-        state = table.get(state, {}).get(letter)
-        if state is None:
-            return False
-    return state == _ACCEPT
-
-
-def is_valid(s: str) -> bool:
-    """Whether ``s`` is a string of the standard Reber grammar (run through :data:`TRANSITIONS`).
-
-    Examples
-    --------
-    >>> is_valid("BTSSXXTVVE"), is_valid("BPVPXVPXVPXVVE"), is_valid("BTSSXXTVE")
-    (True, True, False)
-    """
-    return accepts(TRANSITIONS, s)
-
-
-def is_valid_embedded(s: str) -> bool:
-    """Whether ``s`` is an embedded Reber string: ``B T <reber> T E`` or ``B P <reber> P E``.
-
-    Examples
-    --------
-    >>> is_valid_embedded("BTBTXSETE"), is_valid_embedded("BTBTXSEPE")
-    (True, False)
-    """
-    if not isinstance(s, str):
-        raise DataError(f"expected a string, got {type(s).__name__}")
-    return len(s) >= 4 and s[0] == "B" and s[1] in "TP" and s[-2:] == s[1] + "E" and is_valid(s[2:-2])
 
 
 def _walks(
@@ -309,3 +248,50 @@ def darji_split(
     shuffled = [pairs[i] for i in order]
     n_train = round(train_fraction * len(pairs))
     return shuffled[:n_train], shuffled[n_train:]
+
+
+#: Where :func:`darji_data` takes the strings from.
+DARJI_SOURCES = ("files", "generated")
+
+
+def darji_data(
+    *,
+    seed: Seed,
+    n_valid: int = 12_500,
+    train_fraction: float = 0.75,
+    source: str = "generated",
+    path: str | os.PathLike[str] | None = None,
+) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+    """The Darji-Reber train and test pairs, generated (the default) or the thesis' own.
+
+    ``source="generated"``: :func:`darji_split` of :func:`darji_strings` with ``seed``.
+    ``source="files"``: :func:`load_darji_split` of the folder ``path`` (the thesis' files fix the
+    strings and the split, so ``seed``, ``n_valid`` and ``train_fraction`` play no part).
+
+    Examples
+    --------
+    >>> train, test = darji_data(seed=0, n_valid=20)
+    >>> len(train), len(test)
+    (30, 10)
+    >>> darji_data(seed=0, source="files")
+    Traceback (most recent call last):
+    ...
+    sparsernn.errors.ConfigError: source 'files' needs path: the folder of the thesis' files (train_data.csv, test_data.csv)
+    """
+    if source == "generated":
+        if path is not None:
+            raise ConfigError("path is read with source 'files' only; source is 'generated'")
+        return darji_split(
+            darji_strings(seed=seed, n_valid=n_valid), seed=seed, train_fraction=train_fraction
+        )
+    if source != "files":
+        raise ConfigError(f"unknown source {source!r}; choose from {', '.join(DARJI_SOURCES)}")
+    if path is None:
+        raise ConfigError(
+            "source 'files' needs path: the folder of the thesis' files (train_data.csv, test_data.csv)"
+        )
+    if n_valid != 12_500 or train_fraction != 0.75:
+        raise ConfigError(
+            "n_valid and train_fraction apply to source 'generated'; the files fix the data and split"
+        )
+    return load_darji_split(path)

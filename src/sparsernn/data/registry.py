@@ -2,12 +2,14 @@
 
 Every builder has the signature ``build_<name>(*, seed, root=None, **options) -> DataSplits``;
 :func:`build` looks one up by name (``-`` and ``_`` are interchangeable) and checks the option
-names before calling it.
+names before calling it. What is known about each dataset is its :class:`~sparsernn.data.catalog.Dataset`
+record in :data:`~sparsernn.data.catalog.CATALOG`; everything here reads those records.
 """
 
 from __future__ import annotations
 
 import inspect
+import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -15,43 +17,30 @@ from pathlib import Path
 from typing import Any
 
 from sparsernn._registry import lookup, registry
-from sparsernn.data import cifar, mnist, speech, speech_layout, synthetic_speech
+from sparsernn.data import audio, mnist, speech
 from sparsernn.data.arrays import check_option_names, keyword_names
 from sparsernn.data.batch import DataSplits
-from sparsernn.data.mnist_1d import build_mnist1d
-from sparsernn.data.paths import dataset_root
-from sparsernn.errors import ConfigError, DataError
+from sparsernn.data.catalog import CATALOG, Dataset, build_darji_reber
+from sparsernn.errors import ConfigError
 
+__all__ = [
+    "DATASETS",
+    "MAX_CHANNELS",
+    "MAX_ITEMS",
+    "TOKEN_DATASETS",
+    "DatasetInfo",
+    "accepts_option",
+    "build",
+    "build_darji_reber",
+    "check_options",
+    "data_folder",
+    "is_token_data",
+    "list_datasets",
+    "prepare",
+]
 
-def build_darji_reber(*, seed: int, root: str | Path | None = None, **options: Any) -> DataSplits:
-    """Darji's Reber-grammar classification data (generated; ``root`` is ignored).
-
-    Delegates to :func:`sparsernn.data.text.darji_reber_dataset`, imported here lazily.
-
-    Examples
-    --------
-    >>> splits = build_darji_reber(seed=0, n_valid=40)
-    >>> splits.num_classes, splits.vocab_size
-    (2, 128)
-    """
-    from sparsernn.data.text import darji_reber_dataset
-
-    check_option_names("dataset 'darji_reber'", keyword_names(darji_reber_dataset, "seed"), options)
-    return darji_reber_dataset(seed=seed, **options)
-
-
-#: Dataset name → builder.
-DATASETS: Mapping[str, Callable[..., DataSplits]] = registry(
-    {
-        "mnist1d": build_mnist1d,
-        "sequential_mnist": mnist.build_sequential_mnist,
-        "fashion_mnist": mnist.build_fashion_mnist,
-        "cifar10": cifar.build_cifar10,
-        "speech_commands": speech.build_speech_commands,
-        "synthetic_speech": synthetic_speech.build_synthetic_speech,
-        "darji_reber": build_darji_reber,
-    }
-)
+#: Dataset name → builder (from the :data:`~sparsernn.data.catalog.CATALOG` records).
+DATASETS: Mapping[str, Callable[..., DataSplits]] = registry({d.name: d.builder for d in CATALOG.values()})
 
 
 def _canonical(name: object) -> object:
@@ -64,6 +53,133 @@ def _check_options(name: str, builder: Callable[..., DataSplits], options: Mappi
         check_option_names(f"dataset {name!r}", keyword_names(builder, "seed"), options)
 
 
+#: Documented maxima of the size options (items per split, valid strings, spectrogram channels).
+MAX_ITEMS = 1_000_000
+MAX_CHANNELS = 512
+_COUNTS = {
+    "n_train": MAX_ITEMS,
+    "n_test": MAX_ITEMS,
+    "n_valid": MAX_ITEMS,
+    "n_mels": MAX_CHANNELS,
+    "n_mfcc": MAX_CHANNELS,
+}
+_CHOICES = {
+    "layout": mnist.LAYOUTS,
+    "features": audio.FEATURE_KINDS,
+    "test_split": ("testing", "validation"),
+    "noise_on": speech.NOISE_SPLITS,
+    "source": ("files", "generated"),  # darji_reber: sparsernn.data.reber.DARJI_SOURCES
+}
+#: Datasets whose items are token codes (an embedding reads them), not float signals.
+TOKEN_DATASETS = frozenset(d.name for d in CATALOG.values() if d.tokens)
+
+
+def _record(name: object) -> Dataset:
+    return lookup(CATALOG, _canonical(name), "dataset")
+
+
+def _option_defaults(dataset: Dataset) -> dict[str, Any]:
+    """Keyword defaults of the builder (or of the function it passes its options on to), ``root`` first."""
+    builder = dataset.builder if dataset.options_of is None else dataset.options_of()
+    params = inspect.signature(builder).parameters.values()
+    defaults = {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
+    defaults.pop("seed", None)
+    return {"root": None} | defaults | dict.fromkeys(dataset.extra_options)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_value(option: str, value: Any, default: Any) -> str | None:
+    """What is wrong with one option value (None when nothing is known to be wrong)."""
+    if value is None:
+        return None if default is None else "must not be null"
+    if option in _COUNTS and not (_is_int(value) and 1 <= value <= _COUNTS[option]):
+        return f"must be an integer in [1, {_COUNTS[option]}], got {value!r}"
+    if option in _CHOICES and value not in _CHOICES[option]:
+        return f"must be one of {', '.join(_CHOICES[option])}, got {value!r}"
+    if isinstance(default, bool) and not isinstance(value, bool):
+        return f"must be true or false, got {value!r}"
+    if option == "normalize" and isinstance(default, str) and value not in mnist.NORMALIZATIONS:
+        return f"must be one of {', '.join(mnist.NORMALIZATIONS)}, got {value!r}"
+    if option == "snr_db" and not (_is_number(value) and math.isfinite(value)):
+        return f"must be a finite number of dB, got {value!r}"
+    if option == "train_fraction" and not (_is_number(value) and 0 < value < 1):
+        return f"must be a fraction in (0, 1), got {value!r}"
+    if option == "permutation_seed" and not (_is_int(value) and 0 <= value < 2**32):
+        return f"must be an integer in [0, 2**32), got {value!r}"
+    if option in ("root", "cache_dir", "path") and not (isinstance(value, str) and value.strip()):
+        return f"must be a folder path, got {value!r}"
+    if option == "words" and not (
+        isinstance(value, list | tuple) and all(isinstance(w, str) and w for w in value)
+    ):
+        return f"must be a list of words, got {value!r}"
+    if option == "corpus" and not isinstance(value, Mapping):
+        return f"must be a mapping of corpus options, got {type(value).__name__}"
+    return None
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def check_options(name: str, options: Mapping[str, Any]) -> str:
+    """Check a dataset name and its builder options without building anything; return the canonical name.
+
+    Names, sizes (:data:`MAX_ITEMS`, :data:`MAX_CHANNELS`), choices and flags are checked, so a recipe
+    fails before its first run starts. Raises a one-line :class:`ConfigError` naming the option.
+
+    Examples
+    --------
+    >>> check_options("darji-reber", {"n_valid": 40})
+    'darji_reber'
+    >>> check_options("mnist1d", {"n_train": 1e30})
+    Traceback (most recent call last):
+    ...
+    sparsernn.errors.ConfigError: option n_train of dataset 'mnist1d' must be an integer in [1, 1000000], got 1e+30
+    """
+    dataset = _record(name)
+    name = dataset.name
+    defaults = _option_defaults(dataset)
+    check_option_names(f"dataset {name!r}", sorted(defaults), options)
+    for option, value in options.items():
+        problem = _check_value(option, value, defaults[option])
+        if problem is not None:
+            raise ConfigError(f"option {option} of dataset {name!r} {problem}")
+    if options.get("corpus") and dataset.prepare is not None:  # the options of the corpus it prepares
+        accepted = keyword_names(dataset.prepare, "root")
+        check_option_names(f"the {name.replace('_', ' ')} corpus", accepted, options["corpus"])
+    return name
+
+
+def accepts_option(name: str, option: str) -> bool:
+    """Whether the builder of dataset ``name`` takes ``option`` (e.g. ``snr_db``: speech data)."""
+    dataset = CATALOG.get(_canonical(name))
+    return dataset is not None and option in _option_defaults(dataset)
+
+
+def is_token_data(name: str) -> bool:
+    """Whether dataset ``name`` yields token codes rather than float signals (no Gaussian input noise)."""
+    return _canonical(name) in TOKEN_DATASETS
+
+
+def data_folder(name: str, options: Mapping[str, Any]) -> Path | None:
+    """The absolute folder dataset ``name`` reads (and, with ``download``, writes); None for generated data.
+
+    Examples
+    --------
+    >>> data_folder("cifar10", {"root": "/data/cifar"})
+    PosixPath('/data/cifar')
+    >>> data_folder("mnist1d", {}) is None
+    True
+    """
+    dataset = _record(name)
+    if dataset.folder is None:
+        return None
+    return Path(os.path.abspath(dataset.folder(options.get("root"))))
+
+
 def build(name: str, *, seed: int, **options: Any) -> DataSplits:
     """Build the dataset registered as ``name`` with ``seed`` and builder ``options``.
 
@@ -73,10 +189,9 @@ def build(name: str, *, seed: int, **options: Any) -> DataSplits:
     >>> splits.name, len(splits.train), splits.input_size
     ('mnist1d', 20, 1)
     """
-    name = _canonical(name)
-    builder = lookup(DATASETS, name, "dataset")
-    _check_options(name, builder, options)
-    return builder(seed=seed, **options)
+    dataset = _record(name)
+    _check_options(dataset.name, dataset.builder, options)
+    return dataset.builder(seed=seed, **options)
 
 
 @dataclass(frozen=True)
@@ -96,63 +211,6 @@ class DatasetInfo:
     preparable: bool
 
 
-#: name → (description, one item, whether ``prepare`` does something).
-_ABOUT = {
-    "mnist1d": ("MNIST-1D, generated by the mnist1d package", "x (40, 1) float, y 0..9", False),
-    "sequential_mnist": (
-        "MNIST IDX files, row- or pixel-wise, optional fixed permutation; prepare downloads them",
-        "x (28, 28) or (784, 1) float, y 0..9",
-        True,
-    ),
-    "fashion_mnist": (
-        "Fashion-MNIST IDX files (Debian package dataset-fashion-mnist)",
-        "x (28, 28) or (784, 1) float, y 0..9",
-        False,
-    ),
-    "cifar10": (
-        "CIFAR-10 binary distribution, row- or pixel-wise; prepare downloads it",
-        "x (32, 96) or (1024, 3) float, y 0..9",
-        True,
-    ),
-    "speech_commands": (
-        "Google Speech Commands v0.02 layout -> log-mel / MFCC frames",
-        "x (101, F) float, y a class index",
-        False,
-    ),
-    "synthetic_speech": (
-        "the ten command words synthesized offline with espeak-ng, Speech Commands layout",
-        "x (101, F) float, y a class index",
-        True,
-    ),
-    "darji_reber": (
-        "Darji's Reber-grammar strings, valid vs invalid (generated)",
-        "x (T,) long, y 0 or 1",
-        False,
-    ),
-}
-
-
-def _speech_available(root: Path) -> bool:
-    return (root / speech_layout.VALIDATION_LIST).is_file() and (root / speech_layout.TESTING_LIST).is_file()
-
-
-def _where(name: str) -> tuple[Path | None, bool]:
-    """Default folder of a dataset's files and whether it can be built now (generated: None, True)."""
-    if name in ("sequential_mnist", "fashion_mnist"):
-        root = mnist.fashion_mnist_root(None) if name == "fashion_mnist" else dataset_root(name, None)
-        return root, mnist.idx_files_present(root)
-    if name == "cifar10":
-        root = dataset_root(name, None)
-        return root, (cifar.cifar_folder(root) / cifar.FILES["test"][0]).is_file()
-    if name == "speech_commands":
-        root = dataset_root(name, None)
-        return root, _speech_available(root)
-    if name == "synthetic_speech":  # built on demand where espeak-ng is installed
-        root = synthetic_speech.default_root()
-        return root, _speech_available(root) or synthetic_speech.espeak_available()
-    return None, True
-
-
 def list_datasets() -> list[DatasetInfo]:
     """Describe every registered dataset, in name order, and whether it can be built now.
 
@@ -161,43 +219,10 @@ def list_datasets() -> list[DatasetInfo]:
     >>> [info.name for info in list_datasets()][:3]
     ['cifar10', 'darji_reber', 'fashion_mnist']
     """
-    infos = []
-    for name in sorted(DATASETS):
-        description, items, preparable = _ABOUT[name]
-        infos.append(DatasetInfo(name, description, items, *_where(name), preparable))
-    return infos
-
-
-def _prepare_speech_commands(root: str | os.PathLike[str] | None) -> Path:
-    folder = dataset_root("speech_commands", root)
-    if not _speech_available(folder):
-        raise DataError(
-            f"{folder}: no Speech Commands v0.02 layout (validation_list.txt, testing_list.txt); "
-            f"download {speech_layout.SPEECH_COMMANDS_URL} and extract it there"
-        )
-    return folder
-
-
-def _prepare_fashion_mnist(root: str | os.PathLike[str] | None) -> Path:
-    folder = mnist.fashion_mnist_root(root)
-    if not mnist.idx_files_present(folder):
-        raise DataError(
-            f"{folder}: no Fashion-MNIST IDX files; install them with "
-            f"'apt-get install dataset-fashion-mnist' or copy the four files there"
-        )
-    return folder
-
-
-#: Dataset name → ``prepare(root, **options) -> Path`` for the datasets kept on disk.
-_PREPARERS: Mapping[str, Callable[..., Path]] = registry(
-    {
-        "sequential_mnist": mnist.download_mnist,
-        "fashion_mnist": _prepare_fashion_mnist,
-        "cifar10": cifar.download_cifar10,
-        "speech_commands": _prepare_speech_commands,
-        "synthetic_speech": synthetic_speech.prepare_synthetic_speech,
-    }
-)
+    return [
+        DatasetInfo(d.name, d.description, d.items, *d.where(), d.prepare_makes)
+        for d in sorted(CATALOG.values(), key=lambda d: d.name)
+    ]
 
 
 def prepare(name: str, root: str | os.PathLike[str] | None = None, **options: Any) -> Path:
@@ -215,12 +240,11 @@ def prepare(name: str, root: str | os.PathLike[str] | None = None, **options: An
     >>> sorted(p.name for p in folder.iterdir())
     ['_background_noise_', 'sparsernn_synthetic.json', 'testing_list.txt', 'validation_list.txt', 'yes']
     """
-    name = _canonical(name)
-    lookup(DATASETS, name, "dataset")
-    if name not in _PREPARERS:
-        choices = ", ".join(sorted(_PREPARERS))
+    dataset = _record(name)
+    if dataset.prepare is None:
+        choices = ", ".join(sorted(d.name for d in CATALOG.values() if d.prepare is not None))
         raise ConfigError(
-            f"dataset {name!r} is generated when built; nothing to prepare (preparable: {choices})"
+            f"dataset {dataset.name!r} is generated when built; nothing to prepare (preparable: {choices})"
         )
-    check_option_names(f"preparing {name!r}", keyword_names(_PREPARERS[name], "root"), options)
-    return Path(_PREPARERS[name](root, **options))
+    check_option_names(f"preparing {dataset.name!r}", keyword_names(dataset.prepare, "root"), options)
+    return Path(dataset.prepare(root, **options))

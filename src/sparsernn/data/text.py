@@ -15,7 +15,7 @@ import torch
 from torch.utils.data import Dataset
 
 from sparsernn.data.batch import DataSplits
-from sparsernn.data.reber import darji_split, darji_strings
+from sparsernn.data.reber import darji_data
 from sparsernn.errors import DataError
 
 #: Number of character codes (0 = padding, 1..127 = 7-bit ASCII without NUL).
@@ -92,13 +92,21 @@ class CharDataset(Dataset):
         return self._codes[i], self._labels[i]
 
 
-def darji_reber_dataset(*, seed: int, n_valid: int = 12_500, train_fraction: float = 0.75) -> DataSplits:
+def darji_reber_dataset(
+    *,
+    seed: int,
+    n_valid: int = 12_500,
+    train_fraction: float = 0.75,
+    source: str = "generated",
+    path: str | None = None,
+) -> DataSplits:
     """The Darji-Reber task: valid vs invalid Reber strings, split 75/25, as character datasets.
 
     Equivalent to ``darji_split(darji_strings(seed=seed, n_valid=n_valid), seed=seed)`` wrapped in
-    :class:`CharDataset`. ``n_valid`` below 12,500 scales the invalid blocks proportionally (see
-    :func:`sparsernn.data.reber.darji_block_sizes`), so classes stay balanced: ``2 * n_valid``
-    strings in all (18,750 train / 6,250 test at full size).
+    :class:`CharDataset`; ``source="files"`` reads the thesis' own strings and split from the folder
+    ``path`` instead (see :func:`sparsernn.data.reber.darji_data`). ``n_valid`` below 12,500 scales
+    the invalid blocks proportionally (see :func:`sparsernn.data.reber.darji_block_sizes`), so
+    classes stay balanced: ``2 * n_valid`` strings in all (18,750 train / 6,250 test at full size).
 
     Examples
     --------
@@ -106,8 +114,9 @@ def darji_reber_dataset(*, seed: int, n_valid: int = 12_500, train_fraction: flo
     >>> splits.name, len(splits.train), len(splits.test), splits.num_classes, splits.vocab_size
     ('darji_reber', 60, 20, 2, 128)
     """
-    pairs = darji_strings(seed=seed, n_valid=n_valid)
-    train, test = darji_split(pairs, seed=seed, train_fraction=train_fraction)
+    train, test = darji_data(
+        seed=seed, n_valid=n_valid, train_fraction=train_fraction, source=source, path=path
+    )
     return DataSplits(
         name="darji_reber",
         train=CharDataset(train),

@@ -1,5 +1,6 @@
-"""Random graphs for graph-structured sparse RNNs: seeded generators, DAG layering, the 23 structure
-properties of Darji's study (DESIGN section 6), bipartite helpers and graph files."""
+"""Random graphs for graph-structured sparse RNNs: seeded generators (layered expanders included), DAG
+layering and a graph's layered :class:`Wiring`, the 23 structure properties of Darji's study,
+bipartite helpers and graph files."""
 
 from sparsernn.graphs.bipartite import biadjacency, from_biadjacency
 from sparsernn.graphs.dag import (
@@ -12,13 +13,15 @@ from sparsernn.graphs.dag import (
 )
 from sparsernn.graphs.generators import GENERATORS, barabasi_albert, erdos_renyi, generate, watts_strogatz
 from sparsernn.graphs.io import as_graph, read_graph, write_graph
+from sparsernn.graphs.layering import Wiring, wiring
 from sparsernn.graphs.properties import EXTRA_PROPERTY_NAMES, PROPERTY_NAMES, properties, properties_networkx
-from sparsernn.graphs.regular import bipartite_expander, random_regular
+from sparsernn.graphs.regular import bipartite_expander, layered_expander, random_regular
 
 __all__ = [
     "EXTRA_PROPERTY_NAMES",
     "GENERATORS",
     "PROPERTY_NAMES",
+    "Wiring",
     "as_dag",
     "as_graph",
     "barabasi_albert",
@@ -31,11 +34,13 @@ __all__ = [
     "layer_biadjacency",
     "layer_connections",
     "layer_index",
+    "layered_expander",
     "orient_dag",
     "properties",
     "properties_networkx",
     "random_regular",
     "read_graph",
     "watts_strogatz",
+    "wiring",
     "write_graph",
 ]

@@ -12,7 +12,6 @@ import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
-from sparsernn.analysis._matrix import edge_matrix
 from sparsernn.errors import GraphError
 
 
@@ -53,8 +52,8 @@ def biadjacency(graph: nx.Graph, *, weight: str | None = None) -> sp.csr_array:
 
 
 def from_biadjacency(matrix: Any) -> nx.Graph:
-    """The bipartite graph of an (out × in) matrix: nodes ``0 .. n_in − 1`` are the inputs (bipartite=0),
-    ``n_in ..`` the outputs (bipartite=1); every nonzero entry is an edge with ``weight = |w|``.
+    """The bipartite graph of an (out × in) matrix: nodes ``range(n_in)`` are the inputs (bipartite=0),
+    the next ``n_out`` nodes the outputs (bipartite=1); every nonzero entry is an edge with ``weight = |w|``.
 
     Examples
     --------
@@ -62,7 +61,7 @@ def from_biadjacency(matrix: Any) -> nx.Graph:
     >>> sorted(g.edges(data="weight"))
     [(0, 2, 0.5), (1, 3, 2.0)]
     """
-    csr = edge_matrix(matrix).tocoo()
+    csr = _entries(matrix)
     n_out, n_in = csr.shape
     graph = nx.Graph()
     graph.add_nodes_from(range(n_in), bipartite=0)
@@ -71,3 +70,26 @@ def from_biadjacency(matrix: Any) -> nx.Graph:
         (int(i), n_in + int(j), float(w)) for i, j, w in zip(csr.col, csr.row, np.abs(csr.data))
     )
     return graph
+
+
+def _entries(matrix: Any) -> sp.coo_array:
+    """The nonzero entries of a 2-D real matrix (NumPy, torch, SciPy sparse, nested lists), row-major."""
+    if sp.issparse(matrix):
+        coo = sp.coo_array(matrix, dtype=np.float64)
+    else:
+        if hasattr(matrix, "detach"):  # a torch tensor: graphs does not depend on torch
+            matrix = matrix.detach().cpu().float().numpy()
+        try:
+            array = np.asarray(matrix)
+        except (ValueError, TypeError):
+            raise GraphError("matrix is not a rectangular array; expected a 2-D (out × in) matrix") from None
+        if array.ndim != 2 or array.dtype.kind not in "biuf":
+            raise GraphError(
+                f"matrix has shape {array.shape} and dtype {array.dtype}; expected a 2-D real (out × in) matrix"
+            )
+        coo = sp.coo_array(array.astype(np.float64))
+    coo.sum_duplicates()
+    coo.eliminate_zeros()
+    if not np.isfinite(coo.data).all():
+        raise GraphError("matrix has non-finite entries (NaN or inf); expected finite weights")
+    return coo

@@ -9,6 +9,8 @@ predecessor in layer t − 1.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import networkx as nx
 import numpy as np
 
@@ -95,7 +97,7 @@ def layer_index(layers: list[list]) -> dict:
 
 
 def layer_biadjacency(dag: nx.DiGraph, layers: list[list], source: int, target: int) -> np.ndarray:
-    """Boolean (|layers[target]| × |layers[source]|) matrix: entry [j, i] iff the edge
+    """Boolean ``(len(layers[target]), len(layers[source]))`` matrix: entry [j, i] iff the edge
     ``layers[source][i] → layers[target][j]`` exists (the mask of the connection source → target).
 
     Examples
@@ -113,19 +115,94 @@ def layer_biadjacency(dag: nx.DiGraph, layers: list[list], source: int, target: 
     return out
 
 
-def layer_connections(graph: nx.Graph) -> dict[tuple[int, int], np.ndarray]:
+def check_layering(graph: nx.Graph, layers: Sequence[Sequence]) -> list[list]:
+    """An explicit layering of ``graph``, checked: its longest-path layers, nodes in a chosen order.
+
+    ``layers[t]`` lists the nodes of DAG layer t (see :func:`dag_layers`) in the order wanted for the
+    units of layer t; only the order within a layer is free.
+
+    Raises
+    ------
+    GraphError
+        When ``layers`` is not a list of node lists, or is not a partition of the nodes into their
+        longest-path layers: a node unknown to the graph, listed twice, missing, or in another layer.
+
+    Examples
+    --------
+    >>> g = nx.Graph([(0, 1), (1, 2), (0, 2), (0, 3)])
+    >>> check_layering(g, [[0], [3, 1], [2]])
+    [[0], [3, 1], [2]]
+    >>> check_layering(g, [[0], [3], [1, 2]])
+    Traceback (most recent call last):
+    ...
+    sparsernn.errors.GraphError: node 1 is in layers[2], but its longest path from a source puts it in layer 1
+    """
+    expected = layer_index(dag_layers(graph))
+    where: dict = {}
+    for t, layer in enumerate(_node_lists(layers)):
+        for v in layer:
+            try:
+                known = v in expected
+            except TypeError:  # unhashable
+                raise GraphError(f"layers[{t}] holds {v!r}, which is not a node label") from None
+            if not known:
+                raise GraphError(f"layers[{t}] holds node {v!r}, which is not in the graph")
+            if v in where:
+                raise GraphError(f"node {v!r} is listed twice in layers (layers[{where[v]}] and layers[{t}])")
+            if expected[v] != t:
+                raise GraphError(
+                    f"node {v!r} is in layers[{t}], but its longest path from a source puts it in layer {expected[v]}"
+                )
+            where[v] = t
+    missing = [v for v in expected if v not in where]
+    if missing:
+        shown = ", ".join(repr(v) for v in missing[:5]) + (", ..." if len(missing) > 5 else "")
+        raise GraphError(f"layers miss {len(missing)} node(s) of the graph: {shown}")
+    depth = max(expected.values()) + 1
+    if len(layers) != depth:
+        raise GraphError(f"layers has {len(layers)} layers; the graph's DAG has {depth}")
+    return [list(layer) for layer in layers]
+
+
+def _node_lists(layers: object) -> list[Sequence]:
+    """``layers`` as a list of node sequences, or GraphError (a string is not a node list)."""
+    if isinstance(layers, str | bytes) or not isinstance(layers, Sequence):
+        raise GraphError(f"layers must be a list of node lists, layer by layer; got {type(layers).__name__}")
+    for t, layer in enumerate(layers):
+        if isinstance(layer, str | bytes) or not isinstance(layer, Sequence):
+            raise GraphError(f"layers[{t}] must be a list of nodes; got {type(layer).__name__}")
+    return list(layers)
+
+
+def layer_connections(
+    graph: nx.Graph, layers: Sequence[Sequence] | None = None
+) -> dict[tuple[int, int], np.ndarray]:
     """Every layer pair ``(s, t)`` joined by edges, with its :func:`layer_biadjacency` mask.
 
     Consecutive pairs ``(s, s + 1)`` are always present (each node of layer s + 1 has a predecessor in
-    layer s); skip pairs ``(s, t)``, ``t ≥ s + 2``, only when some edge skips from s to t.
+    layer s); skip pairs ``(s, t)``, ``t ≥ s + 2``, only when some edge skips from s to t. Rows and
+    columns follow :func:`dag_layers`, or ``layers`` when given (checked by :func:`check_layering`).
 
     Examples
     --------
     >>> sorted(layer_connections(nx.Graph([(0, 1), (1, 2), (0, 2), (0, 3)])))
     [(0, 1), (0, 2), (1, 2)]
+    >>> layer_connections(nx.Graph([(0, 1), (0, 2)]), [[0], [2, 1]])[(0, 1)].shape
+    (2, 1)
     """
     dag = as_dag(graph)
-    layers = dag_layers(dag)
+    return connections(dag, dag_layers(dag) if layers is None else check_layering(dag, layers))
+
+
+def connections(dag: nx.DiGraph, layers: list[list]) -> dict[tuple[int, int], np.ndarray]:
+    """:func:`layer_connections` of a DAG and its layering, taken as they are (no check, no layering).
+
+    Examples
+    --------
+    >>> dag = orient_dag(nx.Graph([(0, 1), (0, 2)]))
+    >>> sorted(connections(dag, dag_layers(dag)))
+    [(0, 1)]
+    """
     index = layer_index(layers)
     pairs = {(s, s + 1) for s in range(len(layers) - 1)}
     pairs |= {(index[u], index[v]) for u, v in dag.edges()}

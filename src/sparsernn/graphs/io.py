@@ -7,6 +7,7 @@ round trip). Labels that read as integers become ints, others stay strings.
 
 from __future__ import annotations
 
+import math
 import numbers
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterable
@@ -32,8 +33,20 @@ def _label(token: str) -> int | str:
         return token
 
 
+def _text(path: Path) -> str:
+    """The file as UTF-8 text, or DataError naming the line of the first byte that is not UTF-8."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise DataError(
+            f"{path}:{line}: not UTF-8 text (byte 0x{data[err.start]:02x}); expected a UTF-8 edge list"
+        ) from None
+
+
 def _parse_edgelist(path: Path, graph: nx.Graph) -> None:
-    for number, raw in enumerate(path.read_text().splitlines(), start=1):
+    for number, raw in enumerate(_text(path).splitlines(), start=1):
         tokens = raw.split("#", 1)[0].split()
         if not tokens:
             continue
@@ -47,9 +60,12 @@ def _parse_edgelist(path: Path, graph: nx.Graph) -> None:
             graph.add_edge(u, v)
             continue
         try:
-            graph.add_edge(u, v, weight=float(tokens[2]))
+            weight = float(tokens[2])
         except ValueError:
             raise DataError(f"{path}:{number}: weight {tokens[2]!r} is not a number") from None
+        if not math.isfinite(weight):
+            raise DataError(f"{path}:{number}: weight {tokens[2]!r} is not a finite number")
+        graph.add_edge(u, v, weight=weight)
 
 
 def _read_graphml(path: Path, directed: bool) -> nx.Graph:
@@ -73,7 +89,8 @@ def read_graph(path: str | Path, *, directed: bool = False) -> nx.Graph:
     Raises
     ------
     DataError
-        Missing file, malformed line (with its number) or invalid GraphML.
+        Missing file, malformed line (with its number), text that is not UTF-8, a weight that is not
+        a finite number, or invalid GraphML.
     ConfigError
         Unknown file suffix.
 

@@ -1,4 +1,4 @@
-"""The 23 graph features of Darji's structure study (DESIGN section 6), fast (igraph) and reference (networkx).
+"""The 23 graph features of Darji's structure study fast (igraph) and reference (networkx).
 
 Definitions, for a graph G given as undirected (then oriented lower → higher label) or as a DAG:
 
@@ -13,6 +13,8 @@ Definitions, for a graph G given as undirected (then oriented lower → higher l
   by the ``n (n − 1) / 2`` pairs, as networkx). A variance or std of fewer than two values is NaN.
 
 Distances need a connected graph: empty, single-node and disconnected graphs raise GraphError.
+All-pairs distances and betweenness need memory quadratic and time ``O(n·m)`` in the graph size, so
+graphs above :data:`MAX_NODES` nodes or :data:`MAX_EDGES` edges are refused (GraphError, at once).
 """
 
 from __future__ import annotations
@@ -53,13 +55,22 @@ PROPERTY_NAMES: tuple[str, ...] = (
     "edge_betweenness_std",
 )
 EXTRA_PROPERTY_NAMES: tuple[str, ...] = ("density_standard",)
+MAX_NODES = 5_000
+"""Largest graph (nodes) :func:`properties` accepts: its n × n distance matrix is ~1 GB in igraph."""
+MAX_EDGES = 200_000
+"""Most edges :func:`properties` accepts: betweenness takes time ``O(n·m)``."""
 
 
 def _check_size(graph: nx.Graph) -> None:
     check_simple(graph)
-    n = graph.number_of_nodes()
+    n, m = graph.number_of_nodes(), graph.number_of_edges()
     if n < 2:
         raise GraphError(f"graph has {n} node(s); graph properties need at least 2")
+    if n > MAX_NODES or m > MAX_EDGES:
+        raise GraphError(
+            f"graph has {n} nodes and {m} edges; graph properties accept at most {MAX_NODES} nodes "
+            f"and {MAX_EDGES} edges (all-pairs distances need memory quadratic in the nodes)"
+        )
 
 
 def _stats(prefix: str, values: np.ndarray) -> dict[str, float]:
@@ -138,12 +149,13 @@ def properties(graph: nx.Graph, *, extra: bool = False) -> dict[str, float]:
     Raises
     ------
     GraphError
-        Fewer than 2 nodes, disconnected, self-loops, multigraph, or a directed cycle.
+        Fewer than 2 nodes, more than :data:`MAX_NODES` nodes or :data:`MAX_EDGES` edges,
+        disconnected, self-loops, multigraph, or a directed cycle.
 
     Examples
     --------
     >>> p = properties(nx.path_graph(4))
-    >>> p["layers"], p["diameter"], p["density"], round(p["degree_mean"], 12)
+    >>> p["layers"], p["diameter"], p["density"], round(p["degree_mean"], 4)
     (4.0, 3.0, 0.25, 0.5)
     >>> list(p) == list(PROPERTY_NAMES)
     True
@@ -181,8 +193,8 @@ def properties_networkx(graph: nx.Graph, *, extra: bool = False) -> dict[str, fl
     Examples
     --------
     >>> p = properties_networkx(nx.path_graph(4))
-    >>> p["average_shortest_path_length"], p["eccentricity_mean"]
-    (1.6666666666666667, 2.5)
+    >>> round(p["average_shortest_path_length"], 4), p["eccentricity_mean"]
+    (1.6667, 2.5)
     """
     _check_size(graph)
     layers = dag_layers(graph)

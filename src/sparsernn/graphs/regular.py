@@ -57,7 +57,7 @@ def _can_pair(left: list[int], right: list[int], edges: set, same_side: bool) ->
 
 
 def random_regular(d: int, n: int, *, seed: Seed = None, tries: int = 100) -> nx.Graph:
-    """Random d-regular simple graph on nodes ``0 .. n − 1`` (``n · d`` even, ``d < n``).
+    """Random d-regular simple graph on nodes ``range(n)`` (``n · d`` even, ``d < n``).
 
     References
     ----------
@@ -132,3 +132,41 @@ def bipartite_expander(
     raise GraphError(
         f"no ({d_left}, {d_right})-biregular graph on {n_left} + {n_right} nodes in {tries} tries"
     )
+
+
+def layered_expander(
+    layers: int, width: int, degree: int = 3, *, seed: Seed = None, tries: int = 10
+) -> nx.Graph:
+    """Connected layered expander: ``layers`` layers of ``width`` nodes, consecutive layers joined by a
+    random (``degree``, ``degree``)-biregular bipartite graph (:func:`bipartite_expander`).
+
+    Node ``t · width + j`` is node j of layer t, so labels increase layer by layer: orienting edges
+    from lower to higher label and layering by longest paths (:func:`sparsernn.graphs.dag_layers`)
+    gives back exactly these layers, without skip edges. Draws are repeated until the graph is
+    connected, at most ``tries`` times.
+
+    Raises
+    ------
+    ConfigError
+        For invalid sizes (``degree <= width`` is needed) or ``tries``.
+    GraphError
+        If no draw out of ``tries`` is connected.
+
+    Examples
+    --------
+    >>> from sparsernn.graphs import dag_layers
+    >>> g = layered_expander(3, 4, 2, seed=0)
+    >>> g.number_of_nodes(), g.number_of_edges(), dag_layers(g)
+    (12, 16, [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]])
+    """
+    layers, width = check_int(layers, "layers", minimum=1), check_int(width, "width", minimum=1)
+    tries = check_int(tries, "tries", minimum=1)
+    rng = numpy_rng(seed)
+    for _ in range(tries):
+        graph = nx.empty_graph(layers * width)
+        for t in range(layers - 1):
+            pair = bipartite_expander(width, width, degree, seed=rng)
+            graph.add_edges_from((t * width + u, t * width + v) for u, v in pair.edges())
+        if graph.number_of_nodes() > 1 and nx.is_connected(graph):
+            return graph
+    raise GraphError(f"no connected layered expander ({layers} × {width}) in {tries} draws")

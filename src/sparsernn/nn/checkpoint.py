@@ -1,9 +1,17 @@
 """Checkpoints as safetensors files: the state_dict (weights and masks) plus JSON metadata, never pickle.
 
 The metadata of a checkpoint holds ``sparsernn.format`` (this layout's version), ``sparsernn.config``
-(the caller's config as JSON) and, for a :class:`SequenceClassifier` or a bare sparse recurrent module,
-``sparsernn.model``: ``{"class": ..., "args": {...constructor arguments...}}``, from which
-:func:`load_model` rebuilds the model.
+(the caller's config as JSON), ``sparsernn.class`` (the saved model's class, ``module.QualName``),
+``sparsernn.sha256`` (per tensor, the SHA-256 of its dtype, shape and bytes, see
+:func:`sparsernn.nn._integrity.tensor_digest`) and, for a :class:`SequenceClassifier`, a :class:`GraphClassifier` or a bare
+sparse recurrent module, ``sparsernn.model``: ``{"class": ..., "args": {...constructor arguments...}}``,
+from which :func:`load_model` rebuilds the model.
+
+Loading verifies the checksums (files written before they existed load without the check) and, before
+building a described model, that the stored tensors have exactly the names and shapes that model
+declares: the model is first built on PyTorch's ``meta`` device (shapes without memory), so a small
+file cannot make the loader allocate a large model. :func:`load_recurrent` reads the recurrent
+weights of any checkpoint, a user's own model included (see :mod:`sparsernn.nn.from_state`).
 """
 
 from __future__ import annotations
@@ -19,9 +27,11 @@ from safetensors.torch import save as save_tensors
 
 from sparsernn._io import write_atomic
 from sparsernn._registry import registry
-from sparsernn.errors import CheckpointError, ConfigError
+from sparsernn.errors import CheckpointError, ConfigError, SparsernnError
+from sparsernn.nn._integrity import check_shapes, one_line, tensor_digest, verify_digests
 from sparsernn.nn.base import SparseRNNBase, constructor_args
 from sparsernn.nn.classifier import SequenceClassifier
+from sparsernn.nn.from_state import recurrent_from_state
 from sparsernn.nn.graph_rnn import GraphClassifier
 from sparsernn.nn.recurrent import SparseGRU, SparseLSTM, SparseRNN
 
@@ -29,6 +39,22 @@ FORMAT = "1"
 _FORMAT_KEY = "sparsernn.format"
 _CONFIG_KEY = "sparsernn.config"
 _MODEL_KEY = "sparsernn.model"
+_CLASS_KEY = "sparsernn.class"
+_SHA256_KEY = "sparsernn.sha256"
+# What a constructor may raise on arguments read from a file (torch's own checks raise ValueError,
+# a wrong type TypeError, a bad graph GraphError, ...): all mean "this description is unusable".
+_BUILD_ERRORS = (
+    SparsernnError,
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    RuntimeError,
+    OverflowError,
+    RecursionError,
+    AssertionError,
+)
 
 MODELS: Mapping[str, Callable[..., torch.nn.Module]] = registry(
     {
@@ -56,11 +82,16 @@ def checkpoint_bytes(model: torch.nn.Module, config: dict | None = None) -> byte
     >>> int.from_bytes(data[:8], "little") < len(data)  # safetensors: header length, header, data
     True
     """
-    metadata = {_FORMAT_KEY: FORMAT, _CONFIG_KEY: _to_json(config or {}, "config")}
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+    metadata = {
+        _FORMAT_KEY: FORMAT,
+        _CONFIG_KEY: _to_json(config or {}, "config"),
+        _CLASS_KEY: f"{type(model).__module__}.{type(model).__qualname__}",
+        _SHA256_KEY: json.dumps({k: tensor_digest(v) for k, v in tensors.items()}, sort_keys=True),
+    }
     spec = _model_spec(model)
     if spec is not None:
         metadata[_MODEL_KEY] = _to_json(spec, "model arguments")
-    tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
     return save_tensors(tensors, metadata=metadata)
 
 
@@ -98,7 +129,8 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], d
     Raises
     ------
     CheckpointError
-        If the file is missing, truncated, not safetensors, or its metadata is unreadable.
+        If the file is missing, truncated, not safetensors, its metadata is unreadable, or a tensor
+        does not match its stored checksum.
 
     Examples
     --------
@@ -114,6 +146,11 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], d
 
 def load_model(path: str | os.PathLike) -> torch.nn.Module:
     """Rebuild the model saved in ``path`` (a SequenceClassifier or a sparse RNN/LSTM/GRU), masks included.
+
+    The stored tensors are checked against the shapes the described model declares before the model
+    is built. A checkpoint of any other model (a user's own module) holds no description:
+    load its state with :func:`load_checkpoint` into that model, or read its recurrent layers with
+    :func:`load_recurrent`.
 
     Raises
     ------
@@ -133,20 +170,41 @@ def load_model(path: str | os.PathLike) -> torch.nn.Module:
     """
     path = Path(path)
     state, metadata = _read(path)
-    if _MODEL_KEY not in metadata:
-        raise CheckpointError(
-            f"checkpoint {path} holds no model description (not written by save_checkpoint)"
-        )
-    spec = _from_json(metadata, _MODEL_KEY, path)
-    builder = MODELS.get(spec.get("class"))
-    if builder is None or not isinstance(spec.get("args"), dict):
-        raise CheckpointError(f"checkpoint {path} describes an unknown model {spec.get('class')!r}")
+    return _rebuild(path, state, metadata)
+
+
+def load_recurrent(path: str | os.PathLike, *, cell: str | None = None) -> tuple[torch.nn.Module, list[str]]:
+    """The recurrent layers of any checkpoint, for analysis: ``(model, notes)``.
+
+    A checkpoint with a model description is rebuilt as by :func:`load_model` (``notes`` is empty).
+    Any other checkpoint holding recurrent weights (``weight_ih_l0``, ``weight_hh_l0``, ... under any
+    prefix, with ``<name>_mask`` masks if present) gives plain ``torch.nn`` RNN/LSTM/GRU modules,
+    their kind inferred from the weight shapes or given by ``cell``; ``notes`` says what was inferred
+    and assumed (see :func:`sparsernn.nn.from_state.recurrent_from_state`).
+
+    Raises
+    ------
+    CheckpointError
+        If the file cannot be read, or holds neither a usable model description nor recurrent weights.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from safetensors.torch import save_file
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "gru.safetensors"
+    >>> save_file(torch.nn.GRU(3, 5).state_dict(), str(path))
+    >>> model, notes = load_recurrent(path)
+    >>> type(model).__name__, notes[0]
+    ('GRU', '(root): gru (W_hh has 3 gate blocks of 5 rows), 1 layer, input 3, hidden 5, no masks')
+    """
+    path = Path(path)
+    state, metadata = _read(path)
+    if _MODEL_KEY in metadata:
+        return _rebuild(path, state, metadata), []
     try:
-        model = builder(**spec["args"])
-        model.load_state_dict(state)
-    except (ConfigError, KeyError, TypeError, RuntimeError) as err:
-        raise CheckpointError(f"checkpoint {path} does not match its {spec['class']}: {err}") from None
-    return model
+        return recurrent_from_state(state, cell=cell)
+    except SparsernnError as err:
+        raise CheckpointError(f"checkpoint {path} (no model description): {err}") from None
 
 
 def load_classifier(path: str | os.PathLike) -> SequenceClassifier:
@@ -181,21 +239,67 @@ def _model_spec(model: torch.nn.Module) -> dict | None:
     return None
 
 
+def _reason_without_model(metadata: dict[str, str]) -> str:
+    """Why a checkpoint has no model description, as precisely as its metadata allows."""
+    saved = " ".join(metadata.get(_CLASS_KEY, "").split())[:200]  # one line, whatever the file says
+    if saved:
+        return (
+            f"it holds a {saved}, which load_model cannot rebuild (it rebuilds "
+            f"{', '.join(MODELS)}); load its state with load_checkpoint into your own model"
+        )
+    return (
+        "it holds no model description (written by another program or an older save_checkpoint); "
+        "load its state with load_checkpoint into your own model"
+    )
+
+
+def _rebuild(path: Path, state: dict[str, torch.Tensor], metadata: dict[str, str]) -> torch.nn.Module:
+    if _MODEL_KEY not in metadata:
+        raise CheckpointError(f"checkpoint {path}: {_reason_without_model(metadata)}")
+    spec = _from_json(metadata, _MODEL_KEY, path)
+    name, args = spec.get("class"), spec.get("args")
+    if not isinstance(name, str) or name not in MODELS or not isinstance(args, dict):
+        raise CheckpointError(f"checkpoint {path} describes an unknown model {str(name)[:100]!r}")
+    layers = args.get("num_layers", 1)
+    if isinstance(layers, int) and layers > len(state):  # each layer stores tensors: no need to build
+        raise CheckpointError(
+            f"checkpoint {path} declares num_layers={layers} but holds only {len(state)} tensors"
+        )
+    try:
+        with torch.device("meta"):  # shapes without memory: check the file before allocating
+            expected = {k: tuple(v.shape) for k, v in MODELS[name](**args).state_dict().items()}
+    except _BUILD_ERRORS as err:
+        raise CheckpointError(f"checkpoint {path} has invalid {name} arguments: {one_line(err)}") from None
+    check_shapes(path, name, state, expected)
+    try:
+        model = MODELS[name](**args)
+        model.load_state_dict(state)
+    except _BUILD_ERRORS as err:
+        raise CheckpointError(f"checkpoint {path} does not match its {name}: {one_line(err)}") from None
+    return model
+
+
 def _to_json(value: object, what: str) -> str:
     try:
         return json.dumps(value, sort_keys=True)
-    except (TypeError, ValueError) as err:
-        raise ConfigError(f"{what} must be JSON-serialisable: {err}") from None
+    except (TypeError, ValueError, RecursionError) as err:
+        raise ConfigError(f"{what} must be JSON-serialisable: {one_line(err)}") from None
 
 
 def _from_json(metadata: dict[str, str], key: str, path: Path) -> dict:
     try:
         value = json.loads(metadata[key])
-    except json.JSONDecodeError as err:
-        raise CheckpointError(f"checkpoint {path} has unreadable metadata {key!r}: {err}") from None
+    except (json.JSONDecodeError, RecursionError) as err:
+        raise CheckpointError(f"checkpoint {path} has unreadable metadata {key!r}: {one_line(err)}") from None
     if not isinstance(value, dict):
         raise CheckpointError(f"checkpoint {path} metadata {key!r} is not a JSON object")
     return value
+
+
+def _verify(path: Path, state: dict[str, torch.Tensor], metadata: dict[str, str]) -> None:
+    """Compare every tensor with its stored checksum (files without checksums are not checked)."""
+    if _SHA256_KEY in metadata:
+        verify_digests(path, state, _from_json(metadata, _SHA256_KEY, path))
 
 
 def _read(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
@@ -206,6 +310,7 @@ def _read(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
         with safe_open(path, framework="pt") as f:
             metadata = f.metadata() or {}
             state = {key: f.get_tensor(key) for key in f.keys()}  # noqa: SIM118 - not a dict
-    except (SafetensorError, OSError, ValueError) as err:
-        raise CheckpointError(f"checkpoint {path} is not a valid safetensors file: {err}") from None
+    except (SafetensorError, OSError, ValueError, RuntimeError, TypeError) as err:
+        raise CheckpointError(f"checkpoint {path} is not a valid safetensors file: {one_line(err)}") from None
+    _verify(path, state, metadata)
     return state, metadata

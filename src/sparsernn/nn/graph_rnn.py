@@ -1,10 +1,13 @@
 """Graph-structured sparse RNNs: the Sparse-RNN of Darji's structure study, built on the fused modules.
 
-A graph becomes a layered recurrent network (DESIGN section 5):
+A graph becomes a layered recurrent network (the construction of Darji's structure study):
 
 - Every edge is oriented from the lower to the higher node label (a DiGraph that is acyclic keeps its
   own directions); layer(v) = length of the longest path from a source to v
-  (:func:`sparsernn.graphs.dag_layers`). Node lists per layer are :attr:`GraphRNN.layers`.
+  (:func:`sparsernn.graphs.dag_layers`). Node lists per layer are :attr:`GraphRNN.layers`: unit j of
+  layer t is node ``layers[t][j]``, nodes sorted by label unless an explicit layering (``layers=``,
+  the same layers with the nodes in a chosen order) is given. Layers and connection masks are a
+  :class:`sparsernn.graphs.Wiring`, computed once per graph by :func:`sparsernn.graphs.wiring`.
 - One recurrent layer per DAG layer, one unit per node. Layer 0 reads the full input (the embedding,
   of width ``#sources`` in the study) through a dense input-to-hidden weight; layer t ≥ 1 reads the
   output sequence of layer t − 1 through a weight masked by the DAG edges between the two layers.
@@ -27,13 +30,15 @@ per gate block, ``gate_rows[g·H + j] = M[j]`` (``"blocked"``, correct). The ori
 node j: node i's edges land in rows ``G·i .. G·i + G − 1``, i.e. in G consecutive units of one
 gate (or two adjacent gates), instead of in row i of every gate block. Most gate rows thus carry
 another node's wiring (unit 0's first gate and the last unit's last gate always keep their own).
-The number of kept weights is the same. For the one-gate RNN cells both modes coincide.
+The number of kept weights is the same. For the one-gate RNN cells both modes coincide. Which
+node's wiring a gate row reads depends on the order of the units inside a layer, so rebuilding the
+original networks needs their unit order: the order in which the original layering code reached the
+nodes, given as ``layers=`` (the thesis' ``thesis_layers``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import networkx as nx
@@ -41,75 +46,14 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from sparsernn.errors import ConfigError, GraphError, MaskError
-from sparsernn.graphs import as_dag, dag_layers, layer_connections
+from sparsernn.errors import ConfigError, MaskError
+from sparsernn.graphs import as_dag
+from sparsernn.graphs.layering import Wiring, check_connected, wiring
 from sparsernn.nn.base import SparseRNNBase
-from sparsernn.nn.cells import GATES, make_rnn
+from sparsernn.nn.cells import cell_kind, make_rnn
 from sparsernn.nn.inputs import check_classifier_args, check_input, checked_lengths
 
 GATE_MASKS = ("blocked", "interleaved")
-
-
-@dataclass(frozen=True)
-class Wiring:
-    """The layered structure of a graph: node lists per layer and the masks between layers.
-
-    ``masks[(s, t)]`` is the bool (|layer t| × |layer s|) mask of the edges from layer s to layer t,
-    for every consecutive pair (s, s + 1) and every skip pair (t ≥ s + 2) joined by an edge.
-
-    Examples
-    --------
-    >>> w = wiring(nx.Graph([(0, 1), (1, 2), (0, 2), (0, 3)]))
-    >>> w.layers, w.sizes, w.skips
-    (((0,), (1, 3), (2,)), (1, 2, 1), ((0, 2),))
-    """
-
-    layers: tuple[tuple[Any, ...], ...]
-    masks: dict[tuple[int, int], np.ndarray]
-
-    @property
-    def sizes(self) -> tuple[int, ...]:
-        """Units per layer."""
-        return tuple(len(layer) for layer in self.layers)
-
-    @property
-    def skips(self) -> tuple[tuple[int, int], ...]:
-        """The skip pairs (s, t), t ≥ s + 2, sorted by target then source (the order they are added)."""
-        return tuple(sorted((p for p in self.masks if p[1] - p[0] >= 2), key=lambda p: (p[1], p[0])))
-
-
-def wiring(graph: nx.Graph, *, allow_disconnected: bool = False) -> Wiring:
-    """Layer a graph as the structure study does (see the module docstring).
-
-    Raises
-    ------
-    GraphError
-        For an empty or single-node graph, a directed graph with a cycle, or (unless
-        ``allow_disconnected``) a graph that is not (weakly) connected.
-
-    Examples
-    --------
-    >>> wiring(nx.path_graph(3)).sizes
-    (1, 1, 1)
-    >>> wiring(nx.Graph([(0, 1), (2, 3)]))
-    Traceback (most recent call last):
-    ...
-    sparsernn.errors.GraphError: graph has 2 connected components; a graph-structured RNN needs a connected graph (allow_disconnected=True builds it anyway)
-    """
-    dag = as_dag(graph)
-    n = dag.number_of_nodes()
-    if n < 2:
-        raise GraphError(f"graph has {n} node(s); a graph-structured RNN needs at least 2 connected nodes")
-    components = nx.number_weakly_connected_components(dag)
-    if components > 1 and not allow_disconnected:
-        raise GraphError(
-            f"graph has {components} connected components; a graph-structured RNN needs a connected "
-            "graph (allow_disconnected=True builds it anyway)"
-        )
-    layers = tuple(tuple(layer) for layer in dag_layers(dag))
-    if len(layers) < 2:
-        raise GraphError("graph has no edges; a graph-structured RNN needs at least two layers")
-    return Wiring(layers=layers, masks=dict(layer_connections(dag)))
 
 
 def gate_mask(node_mask: Tensor, gates: int, mode: str = "blocked") -> Tensor:
@@ -133,11 +77,38 @@ def gate_mask(node_mask: Tensor, gates: int, mode: str = "blocked") -> Tensor:
     raise ConfigError(f"unknown gate_masks {mode!r}; choose from {', '.join(GATE_MASKS)}")
 
 
+def input_masks(structure: Wiring, cell: str, gate_masks: str = "blocked") -> dict[str, Tensor]:
+    """The masks :class:`GraphRNN` puts on its input-to-hidden weights, keyed as in ``GraphRNN.masks``.
+
+    ``recurrent.t.weight_ih_l0`` (t ≥ 1, reading layer t − 1) and ``skips.s_t.weight_ih_l0`` (reading
+    layer s): the node mask of the layer pair expanded to gate rows by :func:`gate_mask`. Layer 0's
+    input weight is dense and not listed. The constructor takes its masks from here, so this gives a
+    network's masks without building (or initialising) its modules.
+
+    Examples
+    --------
+    >>> masks = input_masks(wiring(nx.Graph([(0, 1), (1, 2), (0, 2)])), "lstm")
+    >>> {name: tuple(m.shape) for name, m in masks.items()}
+    {'recurrent.1.weight_ih_l0': (4, 1), 'recurrent.2.weight_ih_l0': (4, 1), 'skips.0_2.weight_ih_l0': (4, 1)}
+    """
+    gates = cell_kind(cell).gate_count
+    if gate_masks not in GATE_MASKS:
+        raise ConfigError(f"unknown gate_masks {gate_masks!r}; choose from {', '.join(GATE_MASKS)}")
+    pairs = [(t - 1, t, f"recurrent.{t}") for t in range(1, len(structure.sizes))]
+    pairs += [(s, t, f"skips.{s}_{t}") for s, t in structure.skips]
+    return {
+        f"{name}.weight_ih_l0": gate_mask(
+            torch.from_numpy(np.ascontiguousarray(structure.masks[(s, t)])), gates, gate_masks
+        )
+        for s, t, name in pairs
+    }
+
+
 class GraphRNN(torch.nn.Module):
     """A DAG-structured sparse RNN over batch-first sequences; see the module docstring.
 
     Build it with :meth:`from_graph`. ``forward(x)`` maps ``x`` (B, T, input_size) to the output
-    sequence of the last layer (B, T, |last layer|).
+    sequence of the last layer ``(B, T, n_last)`` (``n_last`` = units in the last layer).
 
     Parameters
     ----------
@@ -174,11 +145,7 @@ class GraphRNN(torch.nn.Module):
         bias: bool = True,
     ) -> None:
         super().__init__()
-        gates = GATES.get(cell)
-        if gates is None:
-            make_rnn(cell, 1, 1)  # raises the registry's error listing the cells
-        if gate_masks not in GATE_MASKS:
-            raise ConfigError(f"unknown gate_masks {gate_masks!r}; choose from {', '.join(GATE_MASKS)}")
+        masks = input_masks(structure, cell, gate_masks)  # checks cell and gate_masks
         self.cell, self.gate_masks, self.structure = cell, gate_masks, structure
         sizes = structure.sizes
         self.input_size = int(input_size)
@@ -188,12 +155,12 @@ class GraphRNN(torch.nn.Module):
                 cell, self.input_size if t == 0 else sizes[t - 1], size, batch_first=True, bias=bias
             )
             if t > 0:
-                self._mask_input(layer, structure.masks[(t - 1, t)], gates)
+                layer.set_mask("weight_ih_l0", masks[f"recurrent.{t}.weight_ih_l0"])
             self.recurrent.append(layer)
         self.skips = torch.nn.ModuleDict()
         for s, t in structure.skips:
             layer = make_rnn(cell, sizes[s], sizes[t], batch_first=True, bias=bias)
-            self._mask_input(layer, structure.masks[(s, t)], gates)
+            layer.set_mask("weight_ih_l0", masks[f"skips.{s}_{t}.weight_ih_l0"])
             self.skips[f"{s}_{t}"] = layer
 
     @classmethod
@@ -206,27 +173,29 @@ class GraphRNN(torch.nn.Module):
         input_size: int | None = None,
         bias: bool = True,
         allow_disconnected: bool = False,
+        layers: Sequence[Sequence] | None = None,
     ) -> GraphRNN:
         """Build the network of ``graph`` (``input_size`` defaults to the number of sources).
+
+        ``layers`` is an explicit layering: the node lists of the DAG layers, layer by layer, each in
+        unit order (unit j of layer t is node ``layers[t][j]``), e.g. the thesis' ``thesis_layers``.
 
         Raises
         ------
         GraphError
-            If the graph cannot be layered (see :func:`wiring`).
+            If the graph cannot be layered or ``layers`` is not its layering (see :func:`wiring`).
 
         Examples
         --------
         >>> rnn = GraphRNN.from_graph(nx.path_graph(4), cell="lstm")
         >>> rnn.input_size, [m.hidden_size for m in rnn.recurrent], len(rnn.skips)
         (1, [1, 1, 1, 1], 0)
+        >>> GraphRNN.from_graph(nx.star_graph(2), cell="gru", layers=[[0], [2, 1]]).layers
+        [[0], [2, 1]]
         """
-        structure = wiring(graph, allow_disconnected=allow_disconnected)
+        structure = wiring(graph, allow_disconnected=allow_disconnected, layers=layers)
         width = structure.sizes[0] if input_size is None else input_size
         return cls(cell, structure, width, gate_masks=gate_masks, bias=bias)
-
-    def _mask_input(self, layer: SparseRNNBase, node_mask: np.ndarray, gates: int) -> None:
-        mask = gate_mask(torch.from_numpy(np.ascontiguousarray(node_mask)), gates, self.gate_masks)
-        layer.set_mask("weight_ih_l0", mask)
 
     @property
     def layers(self) -> list[list[Any]]:
@@ -281,7 +250,7 @@ class GraphRNN(torch.nn.Module):
         >>> round(GraphRNN.from_graph(nx.Graph([(0, 1), (1, 2), (0, 2)]), cell="gru").density(), 3)
         1.0
         """
-        masks = [layer._mask(n) for _, layer in self.sparse_layers() for n in layer._masked_names]
+        masks = [layer.mask(n) for _, layer in self.sparse_layers() for n in layer.masked_names]
         return sum(int(m.sum()) for m in masks) / sum(m.numel() for m in masks)
 
     def sparsity(self) -> float:
@@ -296,7 +265,7 @@ class GraphRNN(torch.nn.Module):
         return 1.0 - self.density()
 
     def forward(self, x: Tensor) -> Tensor:
-        """Output sequence (B, T, |last layer|) of the last layer for input ``x`` (B, T, input_size)."""
+        """Output sequence ``(B, T, n_last)`` of the last layer for input ``x`` ``(B, T, input_size)``."""
         skips_into: dict[int, list[int]] = {}
         for s, t in self.structure.skips:
             skips_into.setdefault(t, []).append(s)
@@ -331,6 +300,8 @@ class GraphClassifier(torch.nn.Module):
         Exactly one: token vocabulary (adds the embedding) or feature width.
     gate_masks, readout, bias
         As in :class:`GraphRNN`; readout ``"last"`` or ``"last_valid"``.
+    layers : list of node lists, optional
+        Explicit layering in unit order (see :meth:`GraphRNN.from_graph`); default: sorted labels.
 
     Examples
     --------
@@ -353,13 +324,14 @@ class GraphClassifier(torch.nn.Module):
         gate_masks: str = "blocked",
         readout: str = "last",
         bias: bool = True,
+        layers: Sequence[Sequence] | None = None,
     ) -> None:
         super().__init__()
         check_classifier_args(input_size, vocab_size, readout)
         dag = nx.DiGraph()
         dag.add_nodes_from(nodes)
         dag.add_edges_from(tuple(e) for e in edges)
-        structure = wiring(dag, allow_disconnected=True)
+        structure = wiring(dag, allow_disconnected=True, layers=layers)
         width = structure.sizes[0] if input_size is None else input_size
         self._config = {
             "cell": cell,
@@ -371,6 +343,7 @@ class GraphClassifier(torch.nn.Module):
             "gate_masks": gate_masks,
             "readout": readout,
             "bias": bias,
+            "layers": None if layers is None else [list(layer) for layer in structure.layers],
         }
         self.readout = readout
         self.embedding = None if vocab_size is None else torch.nn.Embedding(vocab_size, width)
@@ -383,19 +356,23 @@ class GraphClassifier(torch.nn.Module):
     ) -> GraphClassifier:
         """The classifier over ``graph`` (oriented lower → higher label when undirected).
 
+        ``kwargs`` go to the constructor, ``layers=`` (an explicit layering) included.
+
         Raises
         ------
         GraphError
-            If the graph cannot be layered or is disconnected.
+            If the graph cannot be layered, is disconnected, or ``layers`` is not its layering.
 
         Examples
         --------
         >>> model = GraphClassifier.from_graph(nx.path_graph(3), "rnn_relu", input_size=4)
         >>> model.rnn.layers, model(torch.randn(2, 5, 4)).shape
         ([[0], [1], [2]], torch.Size([2, 2]))
+        >>> GraphClassifier.from_graph(nx.star_graph(2), input_size=1, layers=[[0], [2, 1]]).rnn.layers
+        [[0], [2, 1]]
         """
-        wiring(graph)  # the checks, with their messages
         dag = as_dag(graph)
+        check_connected(dag)  # the constructor layers the graph (once) and checks the rest
         return cls(cell, list(dag.nodes), [list(e) for e in dag.edges], num_classes, **kwargs)
 
     @property

@@ -1,4 +1,4 @@
-"""Model-level helpers for the sparse recurrent modules: find them, convert to them, keep their masks."""
+"""Model-level helpers for the sparse recurrent modules: find them, convert to and from them, keep masks."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import torch
 from torch.utils.hooks import RemovableHandle
 
 from sparsernn.errors import MaskError
-from sparsernn.nn.base import SparseRNNBase
+from sparsernn.nn.base import SparseRNNBase, constructor_args, effective_parameter
 from sparsernn.nn.recurrent import from_torch
 
 _CONVERTIBLE = (torch.nn.RNN, torch.nn.LSTM, torch.nn.GRU)
@@ -53,10 +53,12 @@ def apply_masks_(model: torch.nn.Module) -> torch.nn.Module:
 def keep_masks(optimizer: torch.optim.Optimizer, model: torch.nn.Module) -> RemovableHandle:
     """Re-apply the masks of ``model``'s sparse modules after every step of ``optimizer``.
 
-    Masked gradients alone keep pruned weights at zero only while the optimizer's state (momentum,
-    Adam moments) was built under the current masks. State from before a mask was set, e.g. after
-    dense training, moves pruned weights again; this hook puts them back to zero after each step.
-    The hook belongs to this optimizer instance only; ``handle.remove()`` detaches it.
+    Not needed for correct results: every forward, ``state_dict()`` and copy of a sparse module
+    already zero the pruned entries. But an optimizer whose state predates a mask (momentum or Adam
+    moments from dense training) moves pruned entries of the parameters at each step, until the next
+    forward zeroes them again; this hook puts them back to zero right after each step, for code that
+    reads the parameters themselves between steps. The hook belongs to this optimizer instance only;
+    ``handle.remove()`` detaches it.
 
     Raises
     ------
@@ -81,24 +83,67 @@ def keep_masks(optimizer: torch.optim.Optimizer, model: torch.nn.Module) -> Remo
 
 
 def sparsify(model: torch.nn.Module) -> torch.nn.Module:
-    """A deep copy of ``model`` in which every torch RNN/LSTM/GRU is replaced by its sparse wrapper.
+    """Turn every torch RNN/LSTM/GRU in ``model`` into its sparse class, in place; returns ``model``.
 
-    Weights and any ``torch.nn.utils.prune`` masks are carried over (see ``SparseLSTM.from_torch``);
-    sparse modules already in ``model`` are copied as they are; ``model`` is not modified.
+    Each module is converted by ``SparseLSTM.from_torch`` & co.: it stays the same object with the
+    same Parameter objects (an optimizer created before the conversion goes on training the model),
+    gains all-True mask buffers, and a ``torch.nn.utils.prune`` pruning is folded into its weights and
+    masks. Sparse modules already in ``model`` are left as they are. To keep the original, convert a
+    copy: ``sparsify(copy.deepcopy(model))``. The way back is :func:`to_torch`.
+
+    Raises
+    ------
+    ConfigError
+        If a recurrent module is a subclass of torch's class (its own code would be lost).
 
     Examples
     --------
     >>> model = torch.nn.Sequential(torch.nn.LSTM(3, 4))
-    >>> type(sparsify(model)[0]).__name__, type(model[0]).__name__
-    ('SparseLSTM', 'LSTM')
+    >>> weight = model[0].weight_hh_l0
+    >>> sparsify(model) is model, type(model[0]).__name__, model[0].weight_hh_l0 is weight
+    (True, 'SparseLSTM', True)
     """
-    if _needs_wrapping(model):
-        return from_torch(model)
-    # Seeding deepcopy's memo with the replacements puts them in place of the torch modules, which are
-    # never copied themselves (a module pruned by torch.nn.utils.prune cannot be deep-copied after a
-    # forward: its pruned weights are non-leaf tensors).
-    memo = {id(m): from_torch(m) for m in model.modules() if _needs_wrapping(m)}
+    for module in list(model.modules()):
+        if _needs_wrapping(module):
+            from_torch(module)
+    return model
+
+
+def to_torch(model: torch.nn.Module) -> torch.nn.Module:
+    """A deep copy of ``model`` in which every sparse module is the plain torch class, masks folded in.
+
+    For deployment or any tool that expects torch's own modules: the copy of a ``SparseLSTM`` is a
+    ``torch.nn.LSTM`` with the same configuration whose pruned weights are exactly 0, no mask buffers
+    and no sparsernn code, so its ``state_dict()`` loads into a plain torch model with
+    ``strict=True``. The same route serves a checkpoint:
+    ``to_torch(sparsernn.nn.load_model(path)).state_dict()``. (A sparse module's own ``state_dict()``
+    already holds the zeros; dropping its ``*_mask`` keys makes it load strictly too.) ``model`` is not
+    modified.
+
+    Examples
+    --------
+    >>> from sparsernn.nn import SparseGRU
+    >>> gru = SparseGRU(3, 4)
+    >>> gru.set_mask("weight_hh_l0", torch.zeros(12, 4, dtype=torch.bool))
+    >>> plain = to_torch(torch.nn.Sequential(gru))
+    >>> type(plain[0]).__name__, plain[0].weight_hh_l0.count_nonzero().item()
+    ('GRU', 0)
+    >>> _ = torch.nn.GRU(3, 4).load_state_dict(plain[0].state_dict(), strict=True)
+    """
+    if isinstance(model, SparseRNNBase):
+        return _plain(model)
+    memo = {id(m): _plain(m) for _, m in sparse_modules(model)}
     return copy.deepcopy(model, memo)
+
+
+def _plain(module: SparseRNNBase) -> torch.nn.RNNBase:
+    """The torch module of ``module``'s class and configuration holding its masked weights."""
+    weight = getattr(module, module._flat_weights_names[0])
+    plain = module._wraps(**constructor_args(module), device=weight.device, dtype=weight.dtype)
+    with torch.no_grad():
+        for name in module._flat_weights_names:
+            getattr(plain, name).copy_(effective_parameter(module, name)[0])
+    return plain.train(module.training)
 
 
 def _needs_wrapping(module: torch.nn.Module) -> bool:

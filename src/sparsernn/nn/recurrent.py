@@ -151,12 +151,13 @@ class SparseGRU(SparseRNNBase, torch.nn.GRU):
 
 
 def from_torch(module: torch.nn.RNNBase) -> SparseRNNBase:
-    """Wrap any torch RNN/LSTM/GRU in the matching sparse class (see ``SparseRNNBase.from_torch``).
+    """Turn any torch RNN/LSTM/GRU into the matching sparse class in place (see ``SparseRNNBase.from_torch``).
 
     Examples
     --------
-    >>> type(from_torch(torch.nn.GRU(2, 3))).__name__
-    'SparseGRU'
+    >>> gru = torch.nn.GRU(2, 3)
+    >>> type(from_torch(gru)).__name__, type(gru).__name__
+    ('SparseGRU', 'SparseGRU')
     """
     for sparse_class in (SparseRNN, SparseLSTM, SparseGRU):
         if isinstance(module, sparse_class._wraps):

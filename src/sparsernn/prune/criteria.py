@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping
 import numpy as np
 import torch
 
-from sparsernn._registry import lookup, registry
+from sparsernn._registry import registry
 from sparsernn._seed import Seed, numpy_rng
 from sparsernn.errors import MaskError
 from sparsernn.prune.targets import check_scope, check_sparsity, prior_masks, select_targets
@@ -85,54 +85,26 @@ def _threshold(pool: list[torch.Tensor], sparsity: float) -> float:
     return float(np.quantile(flat, sparsity, method="linear"))
 
 
-def prune(
+def score_masks(
     model: torch.nn.Module,
     sparsity: float,
+    score: Score,
     *,
-    criterion: str | Score = "magnitude",
     weights: str = "both",
     scope: str = "global",
     current: Mapping[str, torch.Tensor] | None = None,
     seed: Seed = None,
 ) -> dict[str, torch.Tensor]:
-    """Masks that prune ``sparsity`` of the selected recurrent weights by ``criterion`` (see module docs).
-
-    Parameters
-    ----------
-    model : torch.nn.Module
-        Any module containing ``torch.nn.RNNBase`` modules; it is read, never changed.
-    sparsity : float
-        Fraction of the selected weights to remove, in [0, 1] (a fraction, not a percentage).
-    criterion : str or callable
-        A name in :data:`CRITERIA` ("magnitude", "random") or a :data:`Score` function.
-    weights : {"both", "ih", "hh"}
-        Which recurrent weight matrices to prune.
-    scope : {"global", "layer"}
-        One threshold over all selected matrices, or one per matrix.
-    current : mapping, optional
-        Masks of an earlier pruning step (qualified name -> bool tensor); their pruned weights stay
-        pruned, as do those of the modules' own masks.
-    seed : int, numpy Generator or None
-        Random source of criteria that need one ("random").
-
-    Returns
-    -------
-    dict[str, torch.Tensor]
-        Qualified parameter name -> new bool mask (True = kept), on the weight's device.
+    """Masks by the rule of this module for a :data:`Score` function (see :func:`prune` for the rest).
 
     Examples
     --------
     >>> import torch
-    >>> torch.manual_seed(0) and None
-    >>> lstm = torch.nn.LSTM(4, 8, num_layers=2)
-    >>> masks = prune(lstm, 0.5, criterion="random", seed=0, scope="layer")
-    >>> sorted(masks)
-    ['weight_hh_l0', 'weight_hh_l1', 'weight_ih_l0', 'weight_ih_l1']
-    >>> [round(1 - m.float().mean().item(), 2) for m in masks.values()]
-    [0.5, 0.5, 0.5, 0.5]
+    >>> masks = score_masks(torch.nn.RNN(2, 4), 0.5, magnitude_score, scope="layer")
+    >>> [int(m.sum()) for m in masks.values()]
+    [4, 8]
     """
     level = check_sparsity(sparsity)
-    score = criterion if callable(criterion) else lookup(CRITERIA, criterion, "pruning criterion")
     check_scope(scope)
     targets = select_targets(model, weights)
     kept = prior_masks(targets, model, current)
@@ -159,7 +131,7 @@ def magnitude(
 
     ``scope="global"`` is the Darji study's rule: one threshold, the ``100 * sparsity``-th percentile
     of ``|w|`` pooled over the selected weights of all layers (``numpy.percentile``, linear
-    interpolation), and ``mask = |w| >= threshold``. See :func:`prune` for the arguments and the
+    interpolation), and ``mask = |w| >= threshold``. See :func:`sparsernn.prune.prune` for the arguments and the
     module documentation for how already-pruned weights count.
 
     Examples
@@ -175,7 +147,7 @@ def magnitude(
     >>> magnitude(rnn, 1.0, weights="hh")["weight_hh_l0"].tolist()  # p = 100 keeps the largest
     [[False, False], [True, False]]
     """
-    return prune(model, sparsity, criterion="magnitude", weights=weights, scope=scope, current=current)
+    return score_masks(model, sparsity, magnitude_score, weights=weights, scope=scope, current=current)
 
 
 def random(
@@ -202,6 +174,6 @@ def random(
     >>> all(bool((b[k] <= a[k]).all()) for k in a)  # nested
     True
     """
-    return prune(
-        model, sparsity, criterion="random", weights=weights, scope=scope, current=current, seed=seed
+    return score_masks(
+        model, sparsity, random_score, weights=weights, scope=scope, current=current, seed=seed
     )

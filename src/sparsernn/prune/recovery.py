@@ -8,10 +8,10 @@ from numbers import Real
 
 import torch
 
-from sparsernn._registry import lookup
 from sparsernn._seed import Seed
 from sparsernn.errors import ConfigError, MaskError
-from sparsernn.prune.criteria import CRITERIA, Score, prune
+from sparsernn.prune.by_name import check_criterion, prune
+from sparsernn.prune.criteria import Score
 from sparsernn.prune.masking import apply
 from sparsernn.prune.schedules import explicit
 from sparsernn.prune.targets import check_scope, select_targets
@@ -56,7 +56,7 @@ def iterative(
     0.875 [0.875, 0.875]
     """
     checked = explicit(levels)
-    score = criterion if callable(criterion) else lookup(CRITERIA, criterion, "pruning criterion")
+    score = check_criterion(criterion)
     check_scope(scope)
     for target in select_targets(model, weights):
         if not callable(getattr(target.module, "set_mask", None)):

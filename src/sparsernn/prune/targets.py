@@ -4,7 +4,9 @@ A *target* is one recurrent weight matrix: ``weight_ih_l<k>[_reverse]`` (input-t
 ``"ih"``) or ``weight_hh_l<k>[_reverse]`` (hidden-to-hidden, kind ``"hh"``) of a module that is a
 ``torch.nn.RNNBase`` (``torch.nn.RNN``, ``LSTM``, ``GRU`` and the ``sparsernn.nn`` modules built on
 them). Biases and LSTM projection weights (``weight_hr_l<k>``) are never pruned. Targets are named by
-their qualified parameter name, exactly as in ``model.named_parameters()`` (``"rnn.weight_ih_l0"``).
+their qualified parameter name, as in ``model.named_parameters()`` (``"rnn.weight_ih_l0"``); a weight
+pruned with ``torch.nn.utils.prune`` keeps its own name (``weight_hh_l0``, not ``weight_hh_l0_orig``),
+is read as its pruned value and counts its pruned entries as already pruned.
 """
 
 from __future__ import annotations
@@ -41,8 +43,19 @@ class Target:
 
     @property
     def weight(self) -> torch.Tensor:
-        """The parameter itself (read it, never write it)."""
+        """The parameter itself (read it, never write it); for a weight pruned with
+        ``torch.nn.utils.prune``, its current pruned value ``where(mask, <local>_orig, 0)``."""
+        torch_mask = _torch_prune_mask(self.module, self.local)
+        if torch_mask is not None:
+            return torch.where(torch_mask != 0, getattr(self.module, self.local + "_orig").detach(), 0.0)
         return getattr(self.module, self.local)
+
+
+def _torch_prune_mask(module: torch.nn.Module, local: str) -> torch.Tensor | None:
+    """The mask buffer of ``torch.nn.utils.prune`` for weight ``local``, or None if it is not pruned so."""
+    if isinstance(module._parameters.get(local + "_orig"), torch.Tensor):
+        return module._buffers.get(local + "_mask")
+    return None
 
 
 def _kind(local: str) -> str | None:
@@ -60,6 +73,8 @@ def recurrent_targets(model: torch.nn.Module) -> Iterator[Target]:
         if not isinstance(module, torch.nn.RNNBase):
             continue
         for local, _ in module.named_parameters(recurse=False):
+            if local.endswith("_orig") and _torch_prune_mask(module, local[: -len("_orig")]) is not None:
+                local = local[: -len("_orig")]  # torch.nn.utils.prune's parameter: named as the weight
             kind = _kind(local)
             if kind is not None:
                 yield Target(f"{prefix}.{local}" if prefix else local, local, kind, module)
@@ -99,6 +114,9 @@ def check_mask(name: str, mask: object, weight: torch.Tensor) -> torch.Tensor:
     if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool:
         got = mask.dtype if isinstance(mask, torch.Tensor) else type(mask).__name__
         raise MaskError(f"mask for {name!r} must be a bool tensor (True = kept), got {got}")
+    if mask.layout != torch.strided or mask.is_meta:
+        got = "on the meta device" if mask.is_meta else f"of layout {mask.layout}"
+        raise MaskError(f"mask for {name!r} is a tensor {got}; expected a dense tensor holding values")
     if mask.shape != weight.shape:
         raise MaskError(
             f"mask for {name!r} has shape {tuple(mask.shape)}; expected the weight's {tuple(weight.shape)}"
@@ -136,6 +154,9 @@ def prior_masks(
         own = getattr(t.module, "masks", None)
         if isinstance(own, Mapping) and t.local in own:
             kept &= check_mask(t.name, own[t.local], weight).to(weight.device)
+        torch_mask = _torch_prune_mask(t.module, t.local)
+        if torch_mask is not None:
+            kept &= (torch_mask != 0).to(weight.device)
         if t.name in current:
             kept &= current[t.name].to(weight.device)
         prior[t.name] = kept

@@ -1,6 +1,34 @@
-"""Run store and tidy loading of results (``load`` one row per run, ``load_metrics`` long format)."""
+"""Run store and tidy loading of results (``load`` one row per run, ``load_metrics`` long format).
 
-from sparsernn.results.load import load, load_metrics
-from sparsernn.results.store import complete_runs, is_complete, run_dir, write_run
+The store knows runs by their :class:`RunKey` ``(study, hash, seed)`` and writes them from
+:class:`RunRecord` objects of plain JSON data; it imports nothing from :mod:`sparsernn.studies`.
+"""
 
-__all__ = ["complete_runs", "is_complete", "load", "load_metrics", "run_dir", "write_run"]
+from sparsernn.results.load import flatten, load, load_metrics
+from sparsernn.results.records import RunKey, RunRecord
+from sparsernn.results.store import (
+    complete_runs,
+    finished_runs,
+    is_complete,
+    prepare_root,
+    read_config,
+    run_dir,
+    run_status,
+    write_run,
+)
+
+__all__ = [
+    "RunKey",
+    "RunRecord",
+    "complete_runs",
+    "finished_runs",
+    "flatten",
+    "is_complete",
+    "load",
+    "load_metrics",
+    "prepare_root",
+    "read_config",
+    "run_dir",
+    "run_status",
+    "write_run",
+]

@@ -9,15 +9,23 @@ from typing import Any
 import pandas as pd
 
 from sparsernn.errors import DataError
-from sparsernn.results.store import complete_runs, read_summary
+from sparsernn.results.records import RunKey
+from sparsernn.results.store import complete_runs, read_config, read_summary
 
 
-def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A nested mapping as one level of dotted names; lists and empty mappings become JSON text.
+
+    Examples
+    --------
+    >>> flatten({"model": {"cell": "gru"}, "params": {"levels": [1, 2], "extra": {}}})
+    {'model.cell': 'gru', 'params.levels': '[1, 2]', 'params.extra': '{}'}
+    """
     flat: dict[str, Any] = {}
     for key, value in tree.items():
         name = f"{prefix}{key}"
         if isinstance(value, dict) and value:
-            flat.update(_flatten(value, f"{name}."))
+            flat.update(flatten(value, f"{name}."))
         elif isinstance(value, list | dict):
             flat[name] = json.dumps(value)  # keep cells hashable and comparable
         else:
@@ -33,7 +41,11 @@ def _runs(root: str | Path) -> list[Path]:
 
 
 def load(root: str | Path) -> pd.DataFrame:
-    """One row per complete run under ``root``: config fields (dotted names) + summary fields.
+    """One row per finished run under ``root``: ``run``, ``path``, ``status``, config fields (dotted
+    names) and summary fields.
+
+    ``status`` is ``"ok"`` for a complete run and ``"failed"`` for a run that failed (``reason`` says
+    why; it has no results): select ``df[df.status == "ok"]`` before computing with the summaries.
 
     Examples
     --------
@@ -43,21 +55,26 @@ def load(root: str | Path) -> pd.DataFrame:
     """
     rows = []
     for folder in _runs(root):
-        config = json.loads((folder / "config.json").read_text())
+        config = read_config(folder)
         summary = read_summary(folder) or {}
-        row = {"run": f"{config['hash']}/seed_{config['seed']}", "path": str(folder)}
-        row.update(_flatten(config))
-        row.update(_flatten({k: v for k, v in summary.items() if not isinstance(v, list | dict)}))
+        row = {
+            "run": RunKey.of_config(config).name,
+            "path": str(folder),
+            "status": "ok",
+            "reason": "",
+        }
+        row.update(flatten(config))
+        row.update(flatten({k: v for k, v in summary.items() if not isinstance(v, list | dict)}))
         rows.append(row)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=None if rows else ["run", "path", "status", "reason"])
 
 
 def load_metrics(root: str | Path) -> pd.DataFrame:
     """All logged metrics in long format: ``run, study, <index columns...>, name, value``."""
     frames = []
     for folder in _runs(root):
-        config = json.loads((folder / "config.json").read_text())
-        run = f"{config['hash']}/seed_{config['seed']}"
+        config = read_config(folder)
+        run = RunKey.of_config(config).name
         records = []
         with open(folder / "metrics.jsonl") as handle:
             for line in handle:

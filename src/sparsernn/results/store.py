@@ -4,6 +4,10 @@ A folder holds ``config.json``, ``metrics.jsonl``, artifact files (``model.safet
 written last and atomically, ``summary.json``. The presence of ``summary.json`` is the one and only
 sign that a run is complete: a folder without it is the remains of an interrupted write and is
 cleared and redone. Only the sweep driver writes here.
+
+Runs are addressed by their :class:`~sparsernn.results.records.RunKey` (or anything with a ``key``,
+such as a study's ``RunConfig``) and written from a :class:`~sparsernn.results.records.RunRecord`
+(or anything with a ``record()``): the store knows nothing of studies.
 """
 
 from __future__ import annotations
@@ -12,20 +16,21 @@ import json
 import math
 import os
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
 from sparsernn import __version__
 from sparsernn._io import write_atomic
-from sparsernn.studies.config import RunConfig, run_hash
-from sparsernn.studies.recorder import RunResult
+from sparsernn.errors import ConfigError
+from sparsernn.results.records import Keyed, Recordable, RunKey, RunRecord, key_of, record_of
 
 SUMMARY = "summary.json"
 
 
-def run_dir(root: str | Path, config: RunConfig) -> Path:
-    """The folder of the run described by ``config``."""
-    return Path(root) / config.study / run_hash(config) / f"seed_{config.seed}"
+def run_dir(root: str | Path, run: RunKey | Keyed) -> Path:
+    """The folder of the run ``run`` (a key, or a config with a ``key``)."""
+    return key_of(run).folder(root)
 
 
 def read_summary(folder: Path) -> dict[str, Any] | None:
@@ -39,9 +44,36 @@ def read_summary(folder: Path) -> dict[str, Any] | None:
         return None  # cannot happen for files written by write_atomic; treat as incomplete
 
 
-def is_complete(root: str | Path, config: RunConfig, *, retry_failed: bool = False) -> bool:
-    """Whether the run has a summary (and, with ``retry_failed``, did not fail)."""
-    summary = read_summary(run_dir(root, config))
+def prepare_root(root: str | Path) -> Path:
+    """Create the results folder ``root`` if needed and check that files can be written there.
+
+    Called before any run starts, so an impossible or read-only folder fails at once (one line)
+    instead of after the first run has trained.
+    """
+    root = Path(root)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=root, prefix=".sparsernn-write-check-"):
+            pass
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise ConfigError(
+            f"results folder {root}: cannot create or write it ({reason}); expected a writable folder"
+        ) from None
+    return root
+
+
+def run_status(root: str | Path, run: RunKey | Keyed) -> tuple[str, str] | None:
+    """``(status, reason)`` of a finished run (``"ok"`` or ``"failed"``), None when it has not finished."""
+    summary = read_summary(run_dir(root, run))
+    if summary is None:
+        return None
+    return str(summary.get("status", "ok")), str(summary.get("reason") or "")
+
+
+def is_complete(root: str | Path, run: RunKey | Keyed, *, retry_failed: bool = False) -> bool:
+    """Whether the run has finished (a summary, ok or failed; with ``retry_failed``: finished ok)."""
+    summary = read_summary(run_dir(root, run))
     if summary is None:
         return False
     return not (retry_failed and summary.get("status") == "failed")
@@ -62,25 +94,20 @@ def _json(data: object) -> bytes:
     return (json.dumps(finite(data), indent=2, sort_keys=True, allow_nan=False) + "\n").encode()
 
 
-def write_run(root: str | Path, result: RunResult) -> Path:
-    """Write a finished run into its folder, summary last; returns the folder."""
-    folder = run_dir(root, result.config)
+def write_run(root: str | Path, run: RunRecord | Recordable) -> Path:
+    """Write a finished run (a record, or a result with a ``record()``) into its folder, summary last;
+    returns the folder."""
+    record = record_of(run)
+    folder = record.key.folder(root)
     if folder.exists():
         shutil.rmtree(folder)  # remains of an interrupted write (or a failed run being redone)
     folder.mkdir(parents=True)
-    config = result.config.model_dump(mode="json")
-    write_atomic(folder / "config.json", _json({**config, "hash": run_hash(result.config)}))
-    lines = "".join(json.dumps(row, sort_keys=True) + "\n" for row in result.rows)
+    write_atomic(folder / "config.json", _json({**record.config, "hash": record.key.hash}))
+    lines = "".join(json.dumps(row, sort_keys=True) + "\n" for row in record.rows)
     write_atomic(folder / "metrics.jsonl", lines.encode())
-    for name, data in result.files.items():
+    for name, data in record.files.items():
         write_atomic(folder / name, data)
-    summary = {
-        "status": result.status,
-        "reason": result.reason,
-        "wall_s": round(result.wall_s, 3),
-        "version": __version__,
-        **result.summary,
-    }
+    summary = {"version": __version__, **record.summary}
     write_atomic(folder / SUMMARY, _json(summary))
     _fsync_dir(folder)
     return folder
@@ -95,5 +122,18 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def complete_runs(root: str | Path) -> list[Path]:
-    """Folders of all complete runs under ``root`` (sorted)."""
+    """Folders of all finished runs under ``root``, ok or failed (sorted; the summary holds the status)."""
     return sorted(p.parent for p in Path(root).glob(f"*/*/seed_*/{SUMMARY}"))
+
+
+def read_config(folder: Path) -> dict[str, Any]:
+    """The ``config.json`` of a run folder (the config as JSON data, with its ``hash``)."""
+    return json.loads((folder / "config.json").read_text())
+
+
+def finished_runs(root: str | Path) -> dict[RunKey, Path]:
+    """Every finished run under ``root`` (ok or failed) by its key, in key order."""
+    runs = {}
+    for folder in complete_runs(root):
+        runs[RunKey.of_config(read_config(folder))] = folder
+    return dict(sorted(runs.items()))

@@ -2,19 +2,28 @@
 
 ``run`` runs a recipe; ``load_recipe`` / ``expand`` turn recipes into validated :class:`RunConfig`
 objects; ``run_sweep`` runs a list of configs on a backend (``BACKENDS``).
+
+The machinery lives in this folder (``config``, ``recipe``, ``registry``, ``runner``, ``recorder``,
+``pool``, ``sweep`` and ``ray_backend``, ``report``); the protocols in
+:mod:`sparsernn.studies.protocols`, their reports in :mod:`sparsernn.studies.reports`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sparsernn.studies.config import DataConfig, ModelConfig, RunConfig, TrainConfig, run_hash
-from sparsernn.studies.recipe import expand, load_recipe, parse_recipe, read_recipe
-
-if TYPE_CHECKING:
-    from sparsernn.studies.sweep import SweepOutcome
+from sparsernn.studies.recipe import (
+    expand,
+    load_recipe,
+    load_recipe_text,
+    parse_recipe,
+    parse_recipe_text,
+    read_recipe,
+)
+from sparsernn.studies.sweep import BACKENDS, SweepOutcome, run_sweep
 
 
 def run(
@@ -28,31 +37,22 @@ def run(
 ) -> SweepOutcome:
     """Run a recipe (a path to a YAML file, or a mapping) and return the sweep's outcome.
 
-    Complete runs already in ``results`` are skipped, so calling it again resumes a sweep.
+    Complete runs already in ``results`` are skipped, so calling it again resumes a sweep. Runs that
+    failed before stay failed (counted in ``outcome.failed``) unless ``retry_failed=True``. The whole
+    recipe and the results folder are checked before the first run starts.
 
     Examples
     --------
     >>> import sparsernn as sr
     >>> outcome = sr.studies.run("recipes/smoke.yaml", results="results")  # doctest: +SKIP
-    >>> outcome.ok + outcome.skipped == outcome.total  # doctest: +SKIP
+    >>> outcome.skipped + outcome.ok + outcome.failed == outcome.total  # doctest: +SKIP
     True
     """
-    from sparsernn.studies.sweep import run_sweep
-
     if isinstance(recipe, Mapping):
         configs = expand(parse_recipe(recipe))
     else:
         _, configs = load_recipe(recipe)
     return run_sweep(configs, results, backend=backend, workers=workers, progress=progress, **options)
-
-
-def __getattr__(name: str) -> Any:
-    # The sweep machinery imports the store, which imports the config types above: load it lazily.
-    if name in ("BACKENDS", "SweepOutcome", "run_sweep"):
-        from sparsernn.studies import sweep
-
-        return getattr(sweep, name)
-    raise AttributeError(f"module 'sparsernn.studies' has no attribute {name!r}")
 
 
 __all__ = [
@@ -64,7 +64,9 @@ __all__ = [
     "TrainConfig",
     "expand",
     "load_recipe",
+    "load_recipe_text",
     "parse_recipe",
+    "parse_recipe_text",
     "read_recipe",
     "run",
     "run_hash",

@@ -11,19 +11,31 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from sparsernn.errors import ConfigError
+from sparsernn.results.records import RunKey
 
 Cell = Literal["rnn_tanh", "rnn_relu", "lstm", "gru"]
 
+#: A study name: a plain folder name of letters, digits, ``_``, ``-`` and ``.``, starting with a letter
+#: or digit (so never ``.`` or ``..``, never a path), at most 100 characters.
+STUDY_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
+#: Documented maxima of a run's sizes: far above any study, low enough that a typo fails at once.
+MAX_SEED = 2**32 - 1  # NumPy and MNIST-1D seeds are 32-bit
+MAX_HIDDEN = 16_384
+MAX_LAYERS = 64
+MAX_BATCH = 1_000_000
+MAX_EPOCHS = 100_000
+
 
 class Section(BaseModel):
-    """Base of every config section: immutable, unknown fields rejected."""
+    """Base of every config section: immutable, unknown fields rejected, floats finite (no NaN, no inf)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class DataConfig(Section):
@@ -31,17 +43,17 @@ class DataConfig(Section):
 
     name: str = "mnist1d"
     options: dict[str, Any] = Field(default_factory=dict)
-    batch_size: int = Field(default=32, gt=0)
-    eval_batch_size: int = Field(default=256, gt=0)
+    batch_size: int = Field(default=32, gt=0, le=MAX_BATCH)
+    eval_batch_size: int = Field(default=256, gt=0, le=MAX_BATCH)
 
 
 class ModelConfig(Section):
     """A sequence classifier: embedding (token data) → sparse recurrent layers → linear readout."""
 
     cell: Cell = "lstm"
-    hidden_size: int = Field(default=64, gt=0)
-    num_layers: int = Field(default=1, gt=0)
-    embedding_dim: int = Field(default=50, gt=0)
+    hidden_size: int = Field(default=64, gt=0, le=MAX_HIDDEN)
+    num_layers: int = Field(default=1, gt=0, le=MAX_LAYERS)
+    embedding_dim: int = Field(default=50, gt=0, le=MAX_HIDDEN)
     readout: Literal["last", "last_valid"] = "last"
     dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
 
@@ -49,7 +61,7 @@ class ModelConfig(Section):
 class TrainConfig(Section):
     """Optimisation: optimizer, learning rate, epochs, gradient-norm clipping (None = off)."""
 
-    epochs: int = Field(default=10, ge=0)
+    epochs: int = Field(default=10, ge=0, le=MAX_EPOCHS)
     optimizer: Literal["adam", "adamw", "sgd"] = "adam"
     lr: float = Field(default=1e-3, gt=0.0)
     weight_decay: float = Field(default=0.0, ge=0.0)
@@ -58,15 +70,34 @@ class TrainConfig(Section):
 
 
 class RunConfig(Section):
-    """Everything that defines one run. ``params`` are checked by the protocol's own model."""
+    """Everything that defines one run. ``params`` are checked by the protocol's own model.
 
-    study: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    ``study`` is a plain name (:data:`STUDY_NAME`): it names a folder of the store, so it can never be
+    a path (``..``, ``a/b``) or a name that loading would not see (``.``).
+    """
+
+    study: str
     protocol: str = "train"
-    seed: int = Field(default=0, ge=0)
+    seed: int = Field(default=0, ge=0, le=MAX_SEED)
     data: DataConfig = Field(default_factory=DataConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
     params: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("study")
+    @classmethod
+    def _plain_name(cls, value: str) -> str:
+        if not re.fullmatch(STUDY_NAME, value):
+            raise ValueError(
+                "a study is a plain name: 1 to 100 letters, digits, '_', '-' or '.', "
+                "starting with a letter or digit (no '/', not '.' or '..')"
+            )
+        return value
+
+    @property
+    def key(self) -> RunKey:
+        """The run's key in the store: ``(study, run_hash(self), seed)``."""
+        return RunKey(self.study, run_hash(self), self.seed)
 
 
 def canonical(config: RunConfig) -> dict[str, Any]:
@@ -104,6 +135,8 @@ def describe_validation_error(error: ValidationError, source: str) -> str:
         message = item["msg"]
         if item["type"] == "extra_forbidden":
             message = "unknown field"
+        elif item["type"] == "value_error":
+            message = message.removeprefix("Value error, ")  # our own validators' messages read alone
         got = item.get("input")
         shown = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
         parts.append(f"{field}: {message}{shown}")

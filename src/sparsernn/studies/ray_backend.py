@@ -56,6 +56,19 @@ def _check_options(workers: int, num_cpus_per_run: float, num_gpus_per_run: floa
         raise ConfigError(f"max_retries must be an integer ≥ 0, got {max_retries!r}")
 
 
+def check_ready(
+    *,
+    workers: int = 1,
+    num_cpus_per_run: float = 1,
+    num_gpus_per_run: float = 0,
+    max_retries: int = 3,
+    **_: Any,
+) -> None:
+    """ConfigError now, before any run or folder is made, if Ray is missing or an option is invalid."""
+    _check_options(workers, num_cpus_per_run, num_gpus_per_run, max_retries)
+    _import_ray()
+
+
 def is_loopback(address: str | None) -> bool:
     """Whether a Ray address (``host:port``; None = a new local instance) points at this machine's loopback.
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sparsernn.results.records import RunRecord
 from sparsernn.studies.config import RunConfig
 
 
@@ -51,7 +52,12 @@ def _number(value: Any) -> float | None:
 
 @dataclass(frozen=True)
 class RunResult:
-    """The outcome of one run: ``status`` is ``"ok"`` or ``"failed"`` (then ``reason`` says why)."""
+    """The outcome of one run: ``status`` is ``"ok"`` or ``"failed"`` (then ``reason`` says why).
+
+    ``params`` are the run's full validated protocol parameters, defaults included (``config.params``
+    holds only the non-default ones, which identify the run); the store records them in ``config.json``
+    so that reports read every parameter from the run itself.
+    """
 
     config: RunConfig
     status: str
@@ -60,3 +66,12 @@ class RunResult:
     files: dict[str, bytes] = field(default_factory=dict)
     reason: str = ""
     wall_s: float = 0.0
+    params: dict[str, Any] | None = None
+
+    def record(self) -> RunRecord:
+        """The run as the store writes it: its key, its config as JSON (with the full params), its results."""
+        config = self.config.model_dump(mode="json")
+        if self.params is not None:
+            config["params"] = self.params
+        outcome = {"status": self.status, "reason": self.reason, "wall_s": round(self.wall_s, 3)}
+        return RunRecord(self.config.key, config, {**outcome, **self.summary}, self.rows, self.files)

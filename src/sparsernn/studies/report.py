@@ -10,7 +10,7 @@ from sparsernn._io import write_atomic
 from sparsernn.errors import DataError
 from sparsernn.plots import plot_training_curves
 from sparsernn.results import load, load_metrics
-from sparsernn.studies.protocols import get_protocol
+from sparsernn.studies.registry import get_protocol, with_default_params
 from sparsernn.studies.tables import markdown_table
 
 OVERVIEW = ["run", "status", "model.cell", "wall_s"]
@@ -49,14 +49,21 @@ def _overview(runs: pd.DataFrame) -> list[str]:
         shown[c] = _with_defaults(shown[c])
     lines = markdown_table(shown)
     failed = runs[runs["status"] == "failed"]
+    if not failed.empty:
+        lines += [
+            "",
+            f"Failed runs ({len(failed)}; rerun them with `sparsernn run RECIPE --retry-failed`):",
+            "",
+        ]
     for row in failed.to_dict("records"):
-        lines.append(f"\n- failed run {row['run']}: {str(row.get('reason', '')).splitlines()[0]}")
+        reason = str(row.get("reason") or "").strip() or "(no reason recorded)"
+        lines.append(f"- failed run {row['run']}: {reason.splitlines()[0]}")
     return lines
 
 
 def _study_section(study: str, runs: pd.DataFrame, metrics: pd.DataFrame, out: Path) -> list[str]:
     protocol = str(runs["protocol"].iloc[0])
-    lines = [f"## Study `{study}` — protocol `{protocol}`, {len(runs)} runs", ""]
+    lines = [f"## Study `{study}` — protocol `{protocol}`, {_counts(runs)}", ""]
     lines += _overview(runs)
     mine = metrics[metrics["run"].isin(runs["run"]) & (metrics["study"] == study)]
     if "epoch" in mine.columns and not mine.empty:
@@ -65,27 +72,37 @@ def _study_section(study: str, runs: pd.DataFrame, metrics: pd.DataFrame, out: P
         if path is not None:
             lines += ["", f"![training curves of {study}]({path.name})", ""]
     reporter = get_protocol(protocol).report
-    if reporter is not None:
-        ok = runs[runs["status"] == "ok"]
+    ok = runs[runs["status"] == "ok"]
+    if reporter is not None and not ok.empty:
         lines += reporter(ok, mine[mine["run"].isin(ok["run"])], out)
     return lines
 
 
-def write_report(root: str | Path, out: str | Path | None = None, *, study: str | None = None) -> Path:
-    """Write figures and ``summary.md`` for the complete runs under ``root``; return the summary's path.
+def _counts(runs: pd.DataFrame) -> str:
+    """``"3 complete runs, 1 failed run"``: failed runs are never counted as complete."""
+    failed = int((runs["status"] == "failed").sum())
+    complete = len(runs) - failed
+    return f"{complete} complete run{'s' * (complete != 1)}, {failed} failed run{'s' * (failed != 1)}"
 
-    ``study`` restricts the report to one study; ``out`` defaults to ``<root>/report``.
+
+def write_report(root: str | Path, out: str | Path | None = None, *, study: str | None = None) -> Path:
+    """Write figures and ``summary.md`` for the runs under ``root``; return the summary's path.
+
+    Complete runs feed the tables and figures; failed runs are counted apart and listed with their
+    reasons. ``study`` restricts the report to one study; ``out`` defaults to ``<root>/report``.
     """
     root = Path(root)
     out = Path(out) if out is not None else root / "report"
     runs = load(root)
+    if not runs.empty:
+        runs = with_default_params(runs)  # run folders written before config.json held every parameter
     if study is not None and not runs.empty:
         runs = runs[runs["study"] == study]
     if runs.empty:
-        raise DataError(f"no complete runs under {root}" + (f" for study {study!r}" if study else ""))
+        raise DataError(f"no finished runs under {root}" + (f" for study {study!r}" if study else ""))
     metrics = load_metrics(root)
     out.mkdir(parents=True, exist_ok=True)
-    lines = ["# sparsernn report", "", f"Results folder: `{root}`, {len(runs)} complete runs.", ""]
+    lines = ["# sparsernn report", "", f"Results folder: `{root}`, {_counts(runs)}.", ""]
     for study, group in runs.groupby("study", sort=True):
         lines += _study_section(str(study), group, metrics, out)
         lines.append("")

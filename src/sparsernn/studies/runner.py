@@ -7,8 +7,8 @@ import traceback
 
 from sparsernn.errors import SparsernnError
 from sparsernn.studies.config import RunConfig
-from sparsernn.studies.protocols import get_protocol, parse_params
 from sparsernn.studies.recorder import Recorder, RunResult
+from sparsernn.studies.registry import get_protocol, parse_params
 
 
 def execute(config: RunConfig, *, progress: bool = False, workers: int = 1) -> RunResult:
@@ -40,4 +40,5 @@ def execute(config: RunConfig, *, progress: bool = False, workers: int = 1) -> R
         files=recorder.files if status == "ok" else {},
         reason=reason,
         wall_s=time.perf_counter() - start,
+        params=params.model_dump(mode="json"),
     )

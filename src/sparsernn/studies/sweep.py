@@ -8,7 +8,6 @@ one intra-op thread per worker; a single pending run gets all the workers for it
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -20,8 +19,8 @@ from tqdm.auto import tqdm
 
 from sparsernn._registry import lookup, registry
 from sparsernn.errors import ConfigError, SparsernnError
-from sparsernn.results.store import is_complete, run_dir, write_run
-from sparsernn.studies.config import RunConfig, run_hash
+from sparsernn.results import RunKey, prepare_root, run_dir, run_status, write_run
+from sparsernn.studies.config import RunConfig
 from sparsernn.studies.pool import one_thread, pool
 from sparsernn.studies.recorder import RunResult
 from sparsernn.studies.runner import execute
@@ -32,9 +31,9 @@ POOL_RESTARTS = 2  # a worker killed from outside breaks the pool; unfinished ru
 
 def _run_in_pool(configs: list[RunConfig], on_result: OnResult, workers: int) -> list[RunConfig]:
     """Run ``configs`` in one process pool; return those left unfinished if the pool broke."""
-    remaining = {run_dir("", c): c for c in configs}
+    remaining = {c.key: c for c in configs}
     with pool(workers) as executor:
-        futures = {executor.submit(execute, c): run_dir("", c) for c in configs}
+        futures = {executor.submit(execute, c): c.key for c in configs}
         try:
             while futures:
                 done, _ = wait(futures, return_when=FIRST_COMPLETED)
@@ -56,12 +55,13 @@ def run_local(
 ) -> None:
     """Execute ``configs`` in this process (``workers=1``) or in a pool of ``workers`` processes.
 
-    A single config runs in this process (with one thread, as in a pool, when ``workers > 1``) and
+    Every run gets one intra-op thread wherever it runs (here or in a pool worker), so its numbers
+    do not depend on ``workers``. A single config runs in this process and
     gets ``workers`` passed on, so a protocol that splits its run into independent jobs (e.g.
     ``darji_pruning``) uses every core.
     """
     if workers == 1 or len(configs) == 1:
-        with one_thread() if workers > 1 else contextlib.nullcontext():
+        with one_thread():  # as in a pool worker: results never depend on the worker count
             for config in configs:
                 on_result(execute(config, progress=progress, workers=workers))
         return
@@ -81,26 +81,41 @@ def _run_ray(configs: Sequence[RunConfig], on_result: OnResult, **options: Any) 
     run_ray(configs, on_result, **options)
 
 
+def _check_ray(**options: Any) -> None:
+    from sparsernn.studies.ray_backend import check_ready
+
+    check_ready(**options)
+
+
 BACKENDS = registry({"local": run_local, "ray": _run_ray})
+#: Backend name → checks run before anything else (a missing optional dependency, invalid options).
+PREFLIGHT = registry({"ray": _check_ray})
 
 
 @dataclass(frozen=True)
 class SweepOutcome:
-    """What a sweep did: runs in the recipe, skipped as complete, finished ok, failed (with reasons)."""
+    """What a sweep did, one count per run of the recipe: ``skipped`` (complete before, ok), ``ok``
+    (finished now), ``failed`` (failed now or before, ``failed_before`` of them before and not retried);
+    ``failures`` holds one ``<run folder>: <reason>`` line per failed run."""
 
     total: int
     skipped: int
     ok: int
     failed: int
     failures: list[str] = field(default_factory=list)
+    failed_before: int = 0
 
 
 def unique_runs(configs: Sequence[RunConfig]) -> list[RunConfig]:
     """Drop configs that describe the same run (same study, hash and seed), keeping the first."""
-    seen: dict[tuple[str, str, int], RunConfig] = {}
+    seen: dict[RunKey, RunConfig] = {}
     for config in configs:
-        seen.setdefault((config.study, run_hash(config), config.seed), config)
+        seen.setdefault(config.key, config)
     return list(seen.values())
+
+
+def _first_line(reason: str) -> str:
+    return reason.strip().splitlines()[0] if reason.strip() else "(no reason recorded)"
 
 
 def run_sweep(
@@ -113,21 +128,36 @@ def run_sweep(
     retry_failed: bool = False,
     **options: Any,
 ) -> SweepOutcome:
-    """Run every config not yet complete under ``root``; results are written as they arrive."""
+    """Run every config not yet finished under ``root``; results are written as they arrive.
+
+    Runs that failed before are not run again (they stay failed and are counted as failed) unless
+    ``retry_failed``. The results folder is created and checked for writing before anything runs.
+    """
     if workers < 1:
         raise ConfigError(f"workers must be at least 1, got {workers}")
     run_backend = lookup(BACKENDS, backend, "backend")
+    if backend in PREFLIGHT:
+        PREFLIGHT[backend](workers=workers, **options)
     configs = unique_runs(configs)
-    pending = [c for c in configs if not is_complete(root, c, retry_failed=retry_failed)]
+    prepare_root(root)
+    pending, skipped, failures = [], 0, []
+    for config in configs:
+        status = run_status(root, config)
+        if status is None or (status[0] == "failed" and retry_failed):
+            pending.append(config)
+        elif status[0] == "failed":
+            failures.append(f"{run_dir(root, config)}: {_first_line(status[1])} (failed before)")
+        else:
+            skipped += 1
+    failed_before = len(failures)
     counts = {"ok": 0, "failed": 0}
-    failures: list[str] = []
     bar = tqdm(total=len(pending), desc="runs", disable=not progress)
 
     def on_result(result: RunResult) -> None:
         write_run(root, result)
         counts[result.status] += 1
         if result.status == "failed":
-            failures.append(f"{run_dir(root, result.config)}: {result.reason.splitlines()[0]}")
+            failures.append(f"{run_dir(root, result.config)}: {_first_line(result.reason)}")
         bar.update(1)
 
     try:
@@ -140,4 +170,5 @@ def run_sweep(
         )
     finally:
         bar.close()
-    return SweepOutcome(len(configs), len(configs) - len(pending), counts["ok"], counts["failed"], failures)
+    failed = counts["failed"] + failed_before
+    return SweepOutcome(len(configs), skipped, counts["ok"], failed, failures, failed_before)

@@ -2,13 +2,13 @@
 
 :func:`fit_many` trains K :class:`~sparsernn.nn.GraphClassifier` models (same cell kind) on the same
 batches, as ``sparsernn.train.fit`` would train each of them alone with a fresh optimizer: the models
-are packed (:class:`~sparsernn.train.wavefront.PackedModels`), the loss is the sum of the K mean
+are packed (:class:`~sparsernn.nn.wavefront.PackedModels`), the loss is the sum of the K mean
 losses (so each model's gradient is that of its own loss), gradient-norm clipping is applied per
 model (:func:`clip_per_model_`, the formula of ``torch.nn.utils.clip_grad_norm_``), and the optimizer
 (Adam, AdamW, SGD) is elementwise, so one optimizer over the packed tensors equals K optimizers. A
 model whose loss becomes NaN/inf is reported as diverged and takes no further part; the others go on.
 
-Differences to the one-by-one path are rounding only (see :mod:`sparsernn.train.wavefront`), and
+Differences to the one-by-one path are rounding only (see :mod:`sparsernn.nn.wavefront`), and
 subnormal floats are flushed to zero during training (``torch.set_flush_denormal``; without it the
 vanishing gradients of long LSTM chains run many times slower on x86). The flag is switched off again
 afterwards.
@@ -33,8 +33,8 @@ from sparsernn._seed import numpy_rng
 from sparsernn.data.batch import Batch
 from sparsernn.errors import ConfigError, SparsernnError
 from sparsernn.nn.graph_rnn import GraphClassifier
+from sparsernn.nn.wavefront import PackedModels
 from sparsernn.train.loop import make_optimizer
-from sparsernn.train.wavefront import PackedModels
 
 ManyCallback = Callable[[int, list[dict[str, float] | None]], None]
 """Called after every epoch with ``(epoch, metrics per model)``; None for diverged models."""

@@ -1,0 +1,275 @@
+"""Many graph-structured RNNs run as one: packed parameters and a wavefront recurrence.
+
+:class:`PackedModels` holds the parameters of K :class:`~sparsernn.nn.GraphClassifier` models (same
+cell kind) in a few packed tensors laid out by :func:`sparsernn.nn.wavefront_plan.plan`, and
+computes all K models' logits in one pass of ``T + depth − 1`` waves (see that module for the
+layout). The backward pass is written by hand (backpropagation through the waves), so no autograd
+graph is built per time step.
+
+Exactness. The packed forward computes the same functions as the K models one by one: every packed
+weight entry is one model weight, padding entries and pruned weights are zero and get zero gradient
+(:meth:`PackedModels.mask_gradients_`), and the models share no parameter, so the gradient of the sum
+of the K losses is, per model, the gradient of that model's own loss. Only the order of floating-point
+operations differs (block matmuls, tanh through a sigmoid), so results agree to rounding, not bit for
+bit.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from sparsernn.nn.base import SparseRNNBase
+from sparsernn.nn.cells import cell_kind
+from sparsernn.nn.graph_rnn import GraphClassifier
+from sparsernn.nn.inputs import checked_lengths
+from sparsernn.nn.wavefront_kernels import KERNELS
+from sparsernn.nn.wavefront_plan import Plan, plan
+
+
+class _Workspace:
+    """Buffers reused from batch to batch: fresh multi-megabyte tensors cost page faults every step."""
+
+    def __init__(self) -> None:
+        self.buffers: dict[str, Tensor] = {}
+        self.generation = 0  # which forward the training buffers belong to
+
+    def get(self, name: str, shape: tuple[int, ...], dtype: torch.dtype) -> Tensor:
+        size = math.prod(shape)
+        buffer = self.buffers.get(name)
+        if buffer is None or buffer.numel() < size or buffer.dtype != dtype:
+            buffer = self.buffers[name] = torch.empty(size, dtype=dtype)
+        return buffer[:size].view(shape)
+
+
+class _State:
+    """The forward state of one batch: history slabs and per-bucket views into them."""
+
+    def __init__(self, p: Plan, steps: int, emb_seq: Tensor, ws: _Workspace, prefix: str) -> None:
+        self.p, self.steps = p, steps
+        batch, slabs = emb_seq.shape[-1], p.waves(steps) + p.delay
+        self.hist = ws.get(prefix + "hist", (slabs, p.rows, batch), emb_seq.dtype)
+        self.hist[:, : p.node_rows[1]].zero_()  # zero row, trash row, inputs, node outputs (summed into)
+        self.hist[p.delay - 1 : p.delay - 1 + steps, p.emb_rows[0] : p.emb_rows[1]] = emb_seq
+        self.units = [self.hist[:, b.unit_row : b.unit_row + len(b.levels) * p.block] for b in p.buckets]
+        self.units = [u.view(slabs, -1, p.block, batch) for u in self.units]  # (S, n, P, B) per bucket
+        self.cells = None
+        if cell_kind(p.cell).cell_state:
+            self.cells = [
+                ws.get(f"{prefix}cell{k}", (slabs, len(b.levels), p.block, batch), emb_seq.dtype)
+                for k, b in enumerate(p.buckets)
+            ]
+        for k, bucket in enumerate(p.buckets):  # the state before a block's first step is zero
+            for level, lo, hi in bucket.level_slices:
+                self.units[k][level - 1 + p.delay, lo:hi].zero_()
+                if self.cells is not None:
+                    self.cells[k][level - 1 + p.delay, lo:hi].zero_()
+
+
+def _forward_waves(state: _State, weights, biases, keep: bool) -> list:
+    """Run every wave, writing states into the history; return what the backward needs (if ``keep``)."""
+    p, hist, steps = state.p, state.hist, state.steps
+    forward = KERNELS[p.cell][0]
+    batch = hist.shape[-1]
+    flat = hist.view(-1, batch)
+    node_end = p.node_rows[1]
+    saved = []
+    for wave in range(p.waves(steps)):
+        slab = wave + p.delay
+        offset = slab * p.rows
+        outputs = hist[slab, :node_end]
+        for k, bucket in enumerate(p.buckets):
+            lo, hi = bucket.active(wave, steps)
+            if lo == hi:
+                continue
+            width = bucket.width
+            x = flat.index_select(0, bucket.index[lo * width : hi * width] + offset).view(
+                hi - lo, width, batch
+            )
+            pre = torch.baddbmm(biases[k][lo:hi], weights[k][lo:hi], x)  # (n, G·P, B)
+            units = state.units[k]
+            c = (
+                None
+                if state.cells is None
+                else (state.cells[k][slab - 1, lo:hi], state.cells[k][slab, lo:hi])
+            )
+            extra = forward(pre, units[slab, lo:hi], units[slab - 1, lo:hi], c)
+            # node outputs: layer units plus the skip units that target them
+            outputs.index_add_(
+                0, bucket.node_dst[lo * p.block : hi * p.block], units[slab, lo:hi].flatten(0, 1)
+            )
+            if keep:
+                saved.append((wave, k, lo, hi, x, extra))
+    return saved
+
+
+def _backward_waves(state: _State, dhist: Tensor, saved: list, weights, d_weights, d_biases) -> None:
+    p, hist = state.p, state.hist
+    backward = KERNELS[p.cell][1]
+    batch = hist.shape[-1]
+    dflat = dhist.view(-1, batch)
+    d_units = [dhist[:, b.unit_row : b.unit_row + len(b.levels) * p.block] for b in p.buckets]
+    d_units = [d.view(dhist.shape[0], -1, p.block, batch) for d in d_units]
+    carries = None
+    if state.cells is not None:
+        carries = [hist.new_zeros(len(b.levels), p.block, batch) for b in p.buckets]
+    for wave, k, lo, hi, x, extra in reversed(saved):
+        slab = wave + p.delay
+        bucket, units = p.buckets[k], state.units[k]
+        # the node outputs were sums of unit states: their gradient reaches every unit summed in
+        d_units[k][slab, lo:hi] += (
+            dhist[slab]
+            .index_select(0, bucket.node_dst[lo * p.block : hi * p.block])
+            .view(hi - lo, p.block, batch)
+        )
+        c = None if carries is None else (state.cells[k][slab - 1, lo:hi], carries[k][lo:hi])
+        dpre = backward(
+            extra,
+            d_units[k][slab, lo:hi],
+            units[slab, lo:hi],
+            units[slab - 1, lo:hi],
+            d_units[k][slab - 1, lo:hi],
+            c,
+        )
+        dx = torch.bmm(weights[k][lo:hi].transpose(1, 2), dpre)  # (n, F, B)
+        index = bucket.index[lo * bucket.width : hi * bucket.width] + slab * p.rows
+        dflat.index_add_(0, index, dx.view(-1, batch))
+        d_weights[k][lo:hi].baddbmm_(dpre, x.transpose(1, 2))
+        d_biases[k][lo:hi] += dpre.sum(-1, keepdim=True)
+
+
+class _Wavefront(torch.autograd.Function):
+    @staticmethod
+    def forward(
+        ctx, p: Plan, ws: _Workspace, steps: int, emb_seq: Tensor, read_index: Tensor, *params: Tensor
+    ):
+        n = len(p.buckets)
+        state = _State(p, steps, emb_seq, ws, "train_")
+        ws.generation += 1
+        ctx.state = (state, _forward_waves(state, params[:n], params[n:], keep=True), ws, ws.generation)
+        ctx.save_for_backward(read_index, *params)
+        return state.hist.view(-1, state.hist.shape[-1]).gather(0, read_index)
+
+    @staticmethod
+    def backward(ctx, d_read: Tensor):
+        state, saved, ws, generation = ctx.state
+        if generation != ws.generation:
+            raise RuntimeError("PackedModels: only the latest training forward pass can be backpropagated")
+        p, steps = state.p, state.steps
+        read_index, *params = ctx.saved_tensors
+        n = len(p.buckets)
+        d_weights = [torch.zeros_like(w) for w in params[:n]]
+        d_biases = [torch.zeros_like(b) for b in params[n:]]
+        dhist = ws.get("grad_hist", tuple(state.hist.shape), state.hist.dtype).zero_()
+        dhist.view(-1, dhist.shape[-1]).scatter_add_(0, read_index, d_read)
+        _backward_waves(state, dhist, saved, params[:n], d_weights, d_biases)
+        ctx.state = None
+        d_emb = dhist[p.delay - 1 : p.delay - 1 + steps, p.emb_rows[0] : p.emb_rows[1]].clone()
+        return (None, None, None, d_emb, None, *d_weights, *d_biases)
+
+
+class PackedModels(torch.nn.Module):
+    """The parameters of K graph classifiers in packed tensors, and their joint forward.
+
+    ``forward(x, lengths)`` returns the logits (K, B, C) of all models for one batch of tokens.
+    :meth:`load_from` packs the models' current parameters, :meth:`store_into` writes the packed
+    values back into them. Masked weights and padding stay zero when :meth:`mask_gradients_` is
+    called after every backward. Only the latest training forward can be backpropagated (the
+    history buffers are reused).
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from sparsernn.nn import GraphClassifier
+    >>> models = [GraphClassifier.from_graph(nx.path_graph(n), "lstm", vocab_size=128) for n in (3, 4)]
+    >>> packed = PackedModels(models)
+    >>> x = torch.tensor([[66, 84, 69], [66, 69, 0]])
+    >>> logits = packed(x)
+    >>> logits.shape, torch.allclose(logits[1], models[1](x), atol=1e-6)
+    (torch.Size([2, 2, 2]), True)
+    """
+
+    def __init__(self, models: list[GraphClassifier], *, block: int = 4) -> None:
+        super().__init__()
+        self.plan = plan(models, block=block)
+        self.readout = models[0].readout
+        self._workspace = _Workspace()
+        dtype = models[0].head.weight.dtype
+        shapes = self.plan.shapes
+        self.packed = torch.nn.ParameterDict(
+            {key: torch.nn.Parameter(torch.zeros(shape, dtype=dtype)) for key, shape in shapes.items()}
+        )
+        for key, shape in shapes.items():
+            self.register_buffer(f"mask_{key}", torch.zeros(shape, dtype=dtype))
+        self.load_from(models)
+
+    def _mask(self, key: str) -> Tensor:
+        return getattr(self, f"mask_{key}")
+
+    @torch.no_grad()
+    def load_from(self, models: list[GraphClassifier]) -> None:
+        """Pack the current parameters and masks of ``models`` (the models given at construction)."""
+        for key in self.plan.shapes:
+            self.packed[key].zero_()
+            self._mask(key).zero_()
+        for k, name, key, dst, src in self.plan.maps:
+            value, keep = _parameter(models[k], name)
+            keep = keep.reshape(-1)[src].to(value.dtype)
+            self.packed[key].view(-1)[dst] = value.reshape(-1)[src] * keep
+            self._mask(key).view(-1)[dst] = keep
+
+    @torch.no_grad()
+    def store_into(self, models: list[GraphClassifier]) -> None:
+        """Write the packed parameter values back into ``models``."""
+        for k, name, key, dst, src in self.plan.maps:
+            value, _ = _parameter(models[k], name)
+            value.view(-1)[src] = self.packed[key].view(-1)[dst]
+
+    def mask_gradients_(self) -> None:
+        """Zero the gradients of padding entries and pruned weights (call after every backward)."""
+        for key, param in self.packed.items():
+            if param.grad is not None:
+                param.grad.mul_(self._mask(key))
+
+    def read_index(self, steps: int, lengths: Tensor | None, batch: int) -> Tensor:
+        """Flat history positions of every model's last-layer units at its read-out step (rows, B)."""
+        p = self.plan
+        depth = torch.tensor(p.depths).view(-1, 1, 1)
+        if self.readout == "last_valid" and lengths is not None:
+            last = (checked_lengths(lengths, batch, steps) - 1).view(1, 1, -1)
+        else:
+            last = torch.full((1, 1, batch), steps - 1, dtype=torch.long)
+        slab = depth - 1 + last + p.delay  # (K, 1, B)
+        rows = torch.from_numpy(p.readout_rows).unsqueeze(-1)  # (K, W, 1)
+        return (slab * p.rows + rows).view(-1, batch)
+
+    def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
+        """Logits (K, B, C) of every model for tokens ``x`` (B, T)."""
+        batch, steps = x.shape
+        emb = F.embedding(x, self.packed["emb"]).permute(1, 2, 0)  # (B, T, E) -> (T, E, B)
+        n = len(self.plan.buckets)
+        weights = [self.packed[f"w{k}"] for k in range(n)]
+        biases = [self.packed[f"bih{k}"] + self.packed[f"bhh{k}"] for k in range(n)]
+        index = self.read_index(steps, lengths, batch)
+        if torch.is_grad_enabled():
+            read = _Wavefront.apply(self.plan, self._workspace, steps, emb, index, *weights, *biases)
+        else:  # evaluation: nothing kept for a backward pass, buffers of their own
+            state = _State(self.plan, steps, emb, self._workspace, "eval_")
+            _forward_waves(state, weights, biases, keep=False)
+            read = state.hist.view(-1, batch).gather(0, index)
+        read = read.view(len(self.plan.depths), -1, batch)  # (K·W, B) -> (K, W, B)
+        logits = torch.baddbmm(self.packed["head_b"].unsqueeze(-1), self.packed["head_w"], read)
+        return logits.transpose(1, 2)  # (K, C, B) -> (K, B, C)
+
+
+def _parameter(model: GraphClassifier, name: str) -> tuple[Tensor, Tensor]:
+    """A parameter of ``model`` by qualified name, and its keep-mask (all True when unmasked)."""
+    path, _, leaf = name.rpartition(".")
+    module = model.get_submodule(path)
+    value = getattr(module, leaf)
+    if isinstance(module, SparseRNNBase) and leaf in module.masked_names:
+        return value, module.mask(leaf)
+    return value, torch.ones_like(value, dtype=torch.bool)

@@ -1,0 +1,36 @@
+"""What the pruning protocols share: the ``criterion`` parameter and their one call into :mod:`sparsernn.prune`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import torch
+from pydantic import AfterValidator
+
+from sparsernn import prune
+from sparsernn.errors import ConfigError
+
+
+def _known_criterion(name: str) -> str:
+    try:
+        prune.check_criterion(name)
+    except ConfigError as error:
+        raise ValueError(str(error)) from None  # pydantic reports it under the field's name
+    return name
+
+
+#: A pruning criterion named in a recipe's ``params.criterion``: a name of
+#: :data:`sparsernn.prune.CRITERIA` (``magnitude``, ``random``) or :data:`sparsernn.prune.MASK_CRITERIA`
+#: (``degree_floor``, ``ramanujan_guard``); an unknown name fails recipe validation, listing them all.
+Criterion = Annotated[str, AfterValidator(_known_criterion)]
+
+
+def prune_masks(
+    model: torch.nn.Module, sparsity: float, *, criterion: str, weights: str, scope: str, seed: int
+) -> dict[str, torch.Tensor]:
+    """Masks pruning ``sparsity`` of ``model``'s selected weights by ``criterion`` (``seed``: random ones).
+
+    The protocols' one call into :func:`sparsernn.prune.prune`; ``criterion="magnitude"`` is
+    :func:`sparsernn.prune.magnitude` exactly.
+    """
+    return prune.prune(model, sparsity, criterion=criterion, weights=weights, scope=scope, seed=seed)
