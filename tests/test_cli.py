@@ -11,8 +11,12 @@ from click.testing import CliRunner
 
 from sparsernn import __version__
 from sparsernn.cli import main
+from sparsernn.studies import builtin_recipes, load_recipe
 
-COMMANDS = [[], ["run"], ["report"], ["analyze"], ["data"], ["data", "list"], ["data", "prepare"], ["demo"]]
+COMMANDS = [
+    *([], ["run"], ["recipes"], ["report"], ["analyze"]),
+    *(["data"], ["data", "list"], ["data", "prepare"], ["demo"]),
+]
 
 
 @pytest.fixture
@@ -38,6 +42,9 @@ def test_version(cli):
         (["report", "nowhere"], "error: results folder nowhere does not exist"),
         (["analyze", "missing.safetensors"], "error: "),
         (["data", "prepare", "imagenet"], "error: unknown dataset 'imagenet'"),
+        (["run", "smokes"], "error: unknown recipe 'smokes'; choose a built-in recipe (darji-pruning, "),
+        (["run", "smoke", "epochs=3"], "error: recipe smoke: override 'epochs=3': unknown top-level key"),
+        (["run", "smoke", "train.epochs=x"], "error: recipe smoke: train.epochs: Input should be a valid"),
     ],
 )
 def test_user_errors_are_one_line_exit_2(cli, args, message):
@@ -92,3 +99,25 @@ def test_run_report_analyze(cli, tmp_path):
     assert {row["view"] for row in rows} == {"ih", "hh", "step"}
     hh = next(r for r in rows if r["view"] == "hh")
     assert hh["density"] == pytest.approx(0.5, abs=0.02)
+
+
+def test_dry_run_prints_the_runs_and_creates_nothing(cli, tmp_path):
+    results = tmp_path / "results"
+    overrides = ["seeds=[0,1]", "sweep.model.cell=[lstm,gru]"]
+    args = ["run", "smoke", "--dry-run", "--results", str(results), *overrides]
+    result = cli.invoke(main, args)
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert lines[0] == f"dry run: 4 runs (0 complete, 0 failed, 4 pending) in {results}; nothing was run"
+    assert lines[1].split() == ["study", "hash", "seed", "model.cell", "state"]
+    configs = load_recipe("smoke", overrides=overrides)[1]
+    rows = [(c.study, c.key.hash, str(c.seed), c.model.cell, "pending") for c in configs]
+    assert [tuple(line.split()) for line in lines[2:]] == rows
+    assert not results.exists()
+
+
+def test_recipes_lists_the_built_in_recipes(cli):
+    result = cli.invoke(main, ["recipes"])
+    assert result.exit_code == 0
+    names = [line.split()[0] for line in result.output.strip().splitlines()[:-1]]
+    assert names == list(builtin_recipes()) and "smoke" in names

@@ -62,6 +62,8 @@ def test_wheel_installs_and_runs_in_a_fresh_venv(tmp_path: Path) -> None:
     wheel = build_wheel(tmp_path, env)
     files = set(zipfile.ZipFile(wheel).namelist())
     assert {"sparsernn/py.typed", "sparsernn/nn/streaming_kernel.c", "sparsernn/cli.py"} <= files
+    recipes = {f"sparsernn/recipes/{path.name}" for path in (ROOT / "recipes").glob("*.yaml")}
+    assert "sparsernn/recipes/smoke.yaml" in recipes and recipes <= files  # every recipe ships
 
     venv = tmp_path / "venv"
     run(sys.executable, "-m", "venv", "--without-pip", venv, cwd=tmp_path, env=env)
@@ -81,3 +83,10 @@ def test_wheel_installs_and_runs_in_a_fresh_venv(tmp_path: Path) -> None:
     assert "kernel True" in out, out  # the C source shipped: streaming uses the compiled kernel
     assert "Usage: sparsernn" in run(venv / "bin" / "sparsernn", "--help", cwd=tmp_path, env=env)
     assert "RECIPE" in run(venv / "bin" / "sparsernn", "run", "--help", cwd=tmp_path, env=env)
+    # A built-in recipe by name, from the installed package (the checkout is not on any path here).
+    results = tmp_path / "results"
+    dry = run(
+        venv / "bin" / "sparsernn", "run", "smoke", "--dry-run", "--results", results, cwd=tmp_path, env=env
+    )
+    assert "dry run: 4 runs (0 complete, 0 failed, 4 pending)" in dry and not results.exists(), dry
+    assert "smoke" in run(venv / "bin" / "sparsernn", "recipes", cwd=tmp_path, env=env)

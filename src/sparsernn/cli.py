@@ -41,6 +41,8 @@ def _print_outcome(outcome: Any) -> None:
     click.echo(line)
     for failure in outcome.failures:
         click.echo(f"  failed: {failure}")
+    for failure in outcome.log_failures:  # the runs are stored; only their tracker copy is missing
+        click.echo(f"warning: {failure}", err=True)
 
 
 def _print_data_folders(configs: list[Any]) -> None:
@@ -58,19 +60,21 @@ def _print_data_folders(configs: list[Any]) -> None:
             )
 
 
-def _load(recipe: Path) -> list[Any]:
-    """The runs of RECIPE: a file, a pipe such as <(...), or ``-`` for standard input."""
+def _load(recipe: str, overrides: tuple[str, ...] = ()) -> tuple[Any, list[Any]]:
+    """The recipe and runs of RECIPE (a built-in name, a file, a pipe such as <(...), or ``-`` for
+    standard input), after the KEY=VALUE overrides."""
     from sparsernn.studies import load_recipe
     from sparsernn.studies.recipe import load_recipe_text
 
-    if str(recipe) == "-":
+    if recipe == "-":
         data = getattr(sys.stdin, "buffer", sys.stdin).read()  # bytes: decoding errors are the recipe's
-        return load_recipe_text(data, source="recipe <stdin>")[1]
-    return load_recipe(recipe)[1]
+        return load_recipe_text(data, source="recipe <stdin>", overrides=overrides)
+    return load_recipe(recipe, overrides=overrides)
 
 
 @main.command()
-@click.argument("recipe", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
+@click.argument("recipe")
+@click.argument("overrides", nargs=-1, metavar="[KEY=VALUE]...")
 @click.option(
     "--results", type=click.Path(file_okay=False, path_type=Path), default=Path("results"), show_default=True
 )
@@ -85,9 +89,22 @@ def _load(recipe: Path) -> list[Any]:
 )
 @click.option("--retry-failed", is_flag=True, help="Run again the runs that failed before.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
+@click.option(
+    "--log",
+    "log",
+    multiple=True,
+    metavar="csv|tensorboard|mlflow",
+    help="Also send every run's metrics to this tracker, under RESULTS/_trackers/ (repeat for several).",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print the runs (hash, seed, swept values, state in --results); run nothing.",
+)
 @_user_errors
 def run(
-    recipe: Path,
+    recipe: str,
+    overrides: tuple[str, ...],
     results: Path,
     backend: str,
     address: str | None,
@@ -96,12 +113,23 @@ def run(
     max_retries: int | None,
     retry_failed: bool,
     quiet: bool,
+    dry_run: bool,
+    log: tuple[str, ...],
 ) -> None:
     """Run every run of RECIPE not yet complete in the results folder (re-running resumes).
 
-    RECIPE is a YAML file, a pipe (e.g. <(...)) or - for standard input. Everything it names is
-    checked before the first run starts. Runs that failed are kept as failed (with their reason) and
-    not run again unless --retry-failed; the exit status is 1 when any run of the recipe failed.
+    RECIPE is the name of a built-in recipe (`sparsernn recipes` lists them), a YAML file, a pipe
+    (e.g. <(...)) or - for standard input. Everything it names is checked before the first run
+    starts; --dry-run stops there and prints the runs. Runs that failed are kept as failed (with
+    their reason) and not run again unless --retry-failed; the exit status is 1 when any run of the
+    recipe failed.
+
+    KEY=VALUE overrides edit the recipe as editing its file would (same runs, hashes and errors):
+    KEY is a dotted path into the recipe, VALUE is YAML (quote lists for the shell), e.g.
+
+    \b
+        sparsernn run smoke model.hidden_size=16 train.epochs=3 'seeds=[0,1,2]'
+        sparsernn run smoke 'sweep.model.cell=[lstm,gru]' --dry-run
     """
     from sparsernn.studies import run_sweep
 
@@ -111,7 +139,12 @@ def run(
         raise click.UsageError(f"{next(iter(given))} needs --backend ray")
     names = {"--address": "address", "--cpus-per-run": "num_cpus_per_run", "--max-retries": "max_retries"}
     options = {names[flag]: value for flag, value in given.items()}
-    configs = _load(recipe)
+    parsed, configs = _load(recipe, overrides)
+    if dry_run:
+        from sparsernn.studies.plan import format_plan, plan_runs
+
+        click.echo(format_plan(plan_runs(parsed, configs, results), results))
+        return
     _print_data_folders(configs)
     outcome = run_sweep(
         configs,
@@ -120,6 +153,7 @@ def run(
         workers=workers,
         progress=not quiet,
         retry_failed=retry_failed,
+        loggers=log,
         **options,
     )
     _print_outcome(outcome)
@@ -138,16 +172,44 @@ def _exit_if_failed(outcome: Any) -> None:
 
 
 @main.command()
+@_user_errors
+def recipes() -> None:
+    """List the built-in recipes (run one by name: `sparsernn run NAME`) with their descriptions."""
+    from sparsernn.studies import builtin_recipes, read_recipe
+    from sparsernn.studies.builtin import RECIPES_FOLDER
+
+    found = builtin_recipes()
+    width = max(map(len, found))
+    for name, path in found.items():
+        click.echo(f"{name:{width}s}  {read_recipe(path).description}".rstrip())
+    click.echo(f"(the files are in {RECIPES_FOLDER})")
+
+
+@main.command()
 @click.argument("results", type=click.Path(file_okay=False, path_type=Path))
 @click.option(
     "--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="Default: RESULTS/report."
 )
 @click.option("--study", default=None, help="Only this study.")
+@click.option(
+    "--publish",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Also copy summary.md, small PNGs and a compact runs.csv into this folder (e.g. docs/results/STUDY), "
+    "replacing an older publication; refused above 5 MB in the folder's parent.",
+)
 @_user_errors
-def report(results: Path, out: Path | None, study: str | None) -> None:
-    """Write figures and summary.md for the runs in RESULTS; prints the summary's path."""
+def report(results: Path, out: Path | None, study: str | None, publish: Path | None) -> None:
+    """Write figures and summary.md for the runs in RESULTS; prints the summary's path (or the publication's)."""
     from sparsernn.studies.report import write_report
 
+    if publish is not None:
+        from sparsernn.studies.publish import publish_report
+
+        if out is not None:
+            write_report(results, out, study=study)
+        click.echo(publish_report(results, publish, study=study))
+        return
     click.echo(write_report(results, out, study=study))
 
 

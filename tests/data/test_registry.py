@@ -45,7 +45,8 @@ def test_unknown_dataset_lists_the_names():
 
 def test_unknown_option_lists_the_options():
     with pytest.raises(
-        ConfigError, match="unknown option 'n_trian' for dataset 'mnist1d'; choose from n_test, n_train, root"
+        ConfigError,
+        match="unknown option 'n_trian' for dataset 'mnist1d'; choose from n_test, n_train, n_val, root, val_fraction",
     ):
         build("mnist1d", seed=0, n_trian=5)
     with pytest.raises(ConfigError, match="unknown option 'size' for dataset 'darji_reber'"):

@@ -61,7 +61,7 @@ def test_old_runs_report(old_root, tmp_path):
     for study in STUDIES:
         assert f"## Study `{study}`" in text
     assert "first retraining epoch within 2 points of the base model" in text  # the run's tolerance
-    assert "Accuracy of gru seed 0 by q" in text  # the iterative report
+    assert "Accuracy of cell=gru by q" in text  # the iterative report names configs by their values
     assert "2 trained models, 1 graph families" in text  # the structure report
 
 

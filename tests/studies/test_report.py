@@ -8,6 +8,7 @@ def _runs() -> pd.DataFrame:
     return pd.DataFrame(
         {
             "run": ["a", "b", "c", "d"],
+            "seed": [0, 0, 0, 0],
             "status": ["ok"] * 4,
             "model.cell": ["gru"] * 4,
             # loading writes an empty section as the text "{}"
@@ -26,7 +27,7 @@ def test_a_column_left_at_its_default_in_some_runs_varies():
 
 def test_overview_names_defaults_instead_of_nan():
     lines = _overview(_runs())
-    assert lines[0] == "| run | status | model.cell | params.family | params.first |"
-    assert lines[2] == "| a | ok | gru | (default) | (default) |"
-    assert lines[5] == "| d | ok | gru | watts_strogatz | 10 |"
+    assert lines[0] == "| seed | status | model.cell | params.family | params.first |"  # no run hash
+    assert lines[2] == "| 0 | ok | gru | (default) | (default) |"
+    assert lines[5] == "| 0 | ok | gru | watts_strogatz | 10 |"
     assert not any("nan" in line or "None" in line for line in lines)

@@ -10,7 +10,8 @@ Builders (each ``(*, seed, root=None, **options) -> DataSplits``; the splits are
 
 :data:`CATALOG` holds one :class:`Dataset` record per registered name (those above plus
 ``synthetic_speech`` and ``darji_reber``): builder, description, items, folder, availability,
-preparation; :data:`DATASETS` maps the names to builders; :func:`build` looks one up. The modules :mod:`sparsernn.data.reber`
+preparation; every builder takes ``n_val`` (and most ``val_fraction``) for a validation split,
+read with :func:`splits`; :data:`DATASETS` maps the names to builders; :func:`build` looks one up. The modules :mod:`sparsernn.data.reber`
 (Reber grammars) and :mod:`sparsernn.data.text` (token datasets) are loaded on first access.
 
 Examples
@@ -36,6 +37,7 @@ from sparsernn.data.mnist import build_sequential_mnist as sequential_mnist
 from sparsernn.data.mnist_1d import build_mnist1d as mnist1d
 from sparsernn.data.registry import DATASETS, DatasetInfo, build, list_datasets, prepare
 from sparsernn.data.speech import build_speech_commands as speech_commands
+from sparsernn.data.validation import Splits, ValidatedSplits, splits
 
 _LAZY_MODULES = ("reber", "text")
 
@@ -46,6 +48,8 @@ __all__ = [
     "DataSplits",
     "Dataset",
     "DatasetInfo",
+    "Splits",
+    "ValidatedSplits",
     "build",
     "cifar10",
     "collate",
@@ -56,6 +60,7 @@ __all__ = [
     "reber",
     "sequential_mnist",
     "speech_commands",
+    "splits",
 ]
 
 

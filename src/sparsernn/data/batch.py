@@ -8,7 +8,7 @@ last (possibly padded) time step, as the original studies did, or pack the seque
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -19,11 +19,27 @@ from sparsernn.errors import DataError
 
 @dataclass(frozen=True)
 class Batch:
-    """A padded, batch-first batch: ``x`` (B, T, F) float or (B, T) long, ``lengths`` (B,), ``y`` (B,)."""
+    """A padded, batch-first batch: ``x`` (B, T, F) float or (B, T) long, ``lengths`` (B,), ``y`` (B,).
+
+    It unpacks as ``x, y`` (inputs and targets, like the ``(inputs, targets)`` pairs of a plain torch
+    loop); ``lengths`` is read by name.
+
+    Examples
+    --------
+    >>> import torch
+    >>> batch = Batch(torch.zeros(2, 3), torch.tensor([3, 1]), torch.tensor([1, 0]))
+    >>> x, y = batch
+    >>> tuple(x.shape), y.tolist(), batch.lengths.tolist()
+    ((2, 3), [1, 0], [3, 1])
+    """
 
     x: torch.Tensor
     lengths: torch.Tensor
     y: torch.Tensor
+
+    def __iter__(self) -> Iterator[torch.Tensor]:
+        """Iterate over ``(x, y)``, so that ``x, y = batch`` works."""
+        return iter((self.x, self.y))
 
     def to(self, device: torch.device | str) -> Batch:
         """Return the batch moved to ``device`` (lengths stay on the CPU, as packing requires)."""

@@ -26,6 +26,7 @@ from sparsernn.data.arrays import ArrayDataset, choice_option, count_option, sub
 from sparsernn.data.batch import DataSplits
 from sparsernn.data.download import fetch
 from sparsernn.data.paths import dataset_root
+from sparsernn.data.validation import with_validation
 from sparsernn.errors import DataError
 
 RECORD_BYTES = 1 + 3 * 32 * 32
@@ -113,6 +114,8 @@ def build_cifar10(
     n_test: int | None = None,
     normalize: str = "unit",
     download: bool = False,
+    n_val: int = 0,
+    val_fraction: float = 0.0,
 ) -> DataSplits:
     """CIFAR-10 splits from the binary files (see the module docstring for layouts and values).
 
@@ -131,6 +134,9 @@ def build_cifar10(
         ``byte / 255``, or standardized per channel with training statistics.
     download : bool
         Fetch and unpack the binary archive (SHA-256 verified, resumable) when the files are missing.
+    n_val, val_fraction : int, float
+        Hold out this many (or this fraction of the) training items as a validation split, drawn
+        with ``seed`` (:mod:`sparsernn.data.validation`); 0 keeps the training set whole.
 
     Examples
     --------
@@ -161,7 +167,8 @@ def build_cifar10(
         pixels = {s: (x - mean) / std for s, x in pixels.items()}
     data = {s: _arrange(x, layout) for s, x in pixels.items()}
     train, test = (ArrayDataset(data[s], labels[s]) for s in FILES)
-    return DataSplits("cifar10", train, test, len(CLASS_NAMES), input_size=data["train"].shape[-1])
+    built = DataSplits("cifar10", train, test, len(CLASS_NAMES), input_size=data["train"].shape[-1])
+    return with_validation(built, seed=seed, n_val=n_val, val_fraction=val_fraction)
 
 
 def download_cifar10(

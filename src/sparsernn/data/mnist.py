@@ -30,6 +30,7 @@ from sparsernn.data.batch import DataSplits
 from sparsernn.data.download import fetch
 from sparsernn.data.idx import read_idx
 from sparsernn.data.paths import dataset_root
+from sparsernn.data.validation import with_validation
 from sparsernn.errors import ConfigError, DataError
 
 #: split → (images file, labels file), without the optional ``.gz``.
@@ -157,9 +158,10 @@ def _build_idx(name: str, root: Path, *, seed: int, options: dict) -> DataSplits
         mean, std = float(data["train"].mean()), float(data["train"].std())
         data = {s: (x - mean) / (std if std > 0 else 1.0) for s, x in data.items()}
     datasets = {s: ArrayDataset(data[s], torch.from_numpy(splits[s][1].astype(np.int64))) for s in data}
-    return DataSplits(
+    built = DataSplits(
         name, datasets["train"], datasets["test"], NUM_CLASSES, input_size=data["train"].shape[-1]
     )
+    return with_validation(built, seed=seed, n_val=options["n_val"], val_fraction=options["val_fraction"])
 
 
 def download_mnist(
@@ -203,6 +205,8 @@ def build_sequential_mnist(
     n_test: int | None = None,
     normalize: str = "unit",
     download: bool = False,
+    n_val: int = 0,
+    val_fraction: float = 0.0,
 ) -> DataSplits:
     """Sequential MNIST splits from IDX files (see the module docstring for layouts and values).
 
@@ -222,6 +226,9 @@ def build_sequential_mnist(
         ``pixel / 255``, or that standardized with the training mean and std.
     download : bool
         Fetch the files (SHA-256 verified, resumable) when ``root`` does not hold them.
+    n_val, val_fraction : int, float
+        Hold out this many (or this fraction of the) training items as a validation split, drawn
+        with ``seed`` (:mod:`sparsernn.data.validation`); 0 keeps the training set whole.
 
     Examples
     --------
@@ -240,7 +247,9 @@ def build_sequential_mnist(
     if download and not idx_files_present(root):
         download_mnist(root)
     options = dict(layout=layout, permute=permute, permutation_seed=permutation_seed)
-    options.update(n_train=n_train, n_test=n_test, normalize=normalize)
+    options.update(
+        n_train=n_train, n_test=n_test, normalize=normalize, n_val=n_val, val_fraction=val_fraction
+    )
     return _build_idx("sequential_mnist", root, seed=seed, options=options)
 
 
@@ -261,6 +270,8 @@ def build_fashion_mnist(
     n_train: int | None = None,
     n_test: int | None = None,
     normalize: str = "unit",
+    n_val: int = 0,
+    val_fraction: float = 0.0,
 ) -> DataSplits:
     """Sequential Fashion-MNIST splits; same options as :func:`sparsernn.data.sequential_mnist`, no download.
 
@@ -282,5 +293,7 @@ def build_fashion_mnist(
     """
     _check_common(permute, permutation_seed)
     options = dict(layout=layout, permute=permute, permutation_seed=permutation_seed)
-    options.update(n_train=n_train, n_test=n_test, normalize=normalize)
+    options.update(
+        n_train=n_train, n_test=n_test, normalize=normalize, n_val=n_val, val_fraction=val_fraction
+    )
     return _build_idx("fashion_mnist", fashion_mnist_root(root), seed=seed, options=options)

@@ -16,6 +16,7 @@ import torch
 
 from sparsernn.data.arrays import ArrayDataset, count_option
 from sparsernn.data.batch import DataSplits
+from sparsernn.data.validation import with_validation
 from sparsernn.errors import ConfigError
 
 SEQUENCE_LENGTH = 40
@@ -48,7 +49,13 @@ def _generate(n_samples: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def build_mnist1d(
-    *, seed: int, root: str | Path | None = None, n_train: int = 4000, n_test: int = 1000
+    *,
+    seed: int,
+    root: str | Path | None = None,
+    n_train: int = 4000,
+    n_test: int = 1000,
+    n_val: int = 0,
+    val_fraction: float = 0.0,
 ) -> DataSplits:
     """MNIST-1D splits: items ``(x, y)`` with ``x`` float32 ``(T=40, F=1)`` and ``y`` in 0..9.
 
@@ -66,6 +73,9 @@ def build_mnist1d(
         Accepted for the common builder signature; nothing is read or written.
     n_train, n_test : int
         Number of training and test items.
+    n_val, val_fraction : int, float
+        Hold out this many (or this fraction of the) training items as a validation split, drawn
+        with ``seed`` (:mod:`sparsernn.data.validation`); 0 keeps the training set whole.
 
     Returns
     -------
@@ -89,10 +99,11 @@ def build_mnist1d(
     x, y = _generate(-(-total // NUM_CLASSES) * NUM_CLASSES, int(seed))
     x = torch.from_numpy(np.ascontiguousarray(x[:total], dtype=np.float32)).unsqueeze(-1)  # (N, T, 1)
     y = torch.from_numpy(np.asarray(y[:total], dtype=np.int64))
-    return DataSplits(
+    data = DataSplits(
         name="mnist1d",
         train=ArrayDataset(x[:n_train], y[:n_train]),
         test=ArrayDataset(x[n_train:], y[n_train:]),
         num_classes=NUM_CLASSES,
         input_size=1,
     )
+    return with_validation(data, seed=int(seed), n_val=n_val, val_fraction=val_fraction)

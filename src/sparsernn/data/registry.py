@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sparsernn._registry import lookup, registry
-from sparsernn.data import audio, mnist, speech
+from sparsernn.data import audio, mnist, speech, validation
 from sparsernn.data.arrays import check_option_names, keyword_names
 from sparsernn.data.batch import DataSplits
 from sparsernn.data.catalog import CATALOG, Dataset, build_darji_reber
@@ -95,6 +95,8 @@ def _check_value(option: str, value: Any, default: Any) -> str | None:
     """What is wrong with one option value (None when nothing is known to be wrong)."""
     if value is None:
         return None if default is None else "must not be null"
+    if option in validation.VAL_OPTIONS:
+        return validation.option_problem(option, value)
     if option in _COUNTS and not (_is_int(value) and 1 <= value <= _COUNTS[option]):
         return f"must be an integer in [1, {_COUNTS[option]}], got {value!r}"
     if option in _CHOICES and value not in _CHOICES[option]:

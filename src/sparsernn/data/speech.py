@@ -40,6 +40,7 @@ from sparsernn.data.speech_layout import (
     read_layout,
     speech_classes,
 )
+from sparsernn.data.validation import ValidatedSplits
 from sparsernn.errors import ConfigError, DataError
 
 NOISE_SPLITS = ("train", "test", "both")
@@ -48,6 +49,8 @@ NOISE_SPLITS = ("train", "test", "both")
 def _in_split(layout: SpeechLayout, path: str, split: str, test_split: str) -> bool:
     if split == "test":
         return path in (layout.testing if test_split == "testing" else layout.validation)
+    if split == "val":  # only with test_split="testing" (checked with the options)
+        return path in layout.validation
     return path not in layout.validation and path not in layout.testing
 
 
@@ -144,11 +147,11 @@ def _split_features(
     return out
 
 
-def _standardize(train: torch.Tensor, test: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Standardize each feature with the mean and std of the training frames."""
-    mean = train.mean(dim=(0, 1), keepdim=True)
-    std = train.std(dim=(0, 1), keepdim=True).clamp_min(1e-6)
-    return (train - mean) / std, (test - mean) / std
+def _standardize(data: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Standardize each feature of every split with the mean and std of the training frames."""
+    mean = data["train"].mean(dim=(0, 1), keepdim=True)
+    std = data["train"].std(dim=(0, 1), keepdim=True).clamp_min(1e-6)
+    return {split: (x - mean) / std for split, x in data.items()}
 
 
 def _cache_dir(cache: bool, cache_dir: str | Path | None) -> Path | None:
@@ -173,6 +176,11 @@ def _options(**o) -> dict:
         if not isinstance(o[flag], bool):
             raise ConfigError(f"{flag} must be true or false, got {o[flag]!r}")
     words = o["words"]
+    n_val = o["n_val"]
+    if isinstance(n_val, bool) or not isinstance(n_val, int | np.integer) or n_val < 0:
+        raise ConfigError(f"n_val must be an integer >= 0, got {n_val!r}")
+    if n_val and o["test_split"] == "validation":
+        raise ConfigError("n_val > 0 needs test_split='testing'; the validation list is the test split")
     return {
         "features": {"kind": kind, "n_mels": n_mels, "n_mfcc": n_mfcc},
         "words": None if words is None else speech_classes(words),  # checks the list
@@ -182,6 +190,7 @@ def _options(**o) -> dict:
         "counts": {
             "train": count_option(o["n_train"], "n_train"),
             "test": count_option(o["n_test"], "n_test"),
+            "val": int(n_val),
         },
         "cache_dir": _cache_dir(o["cache"], o["cache_dir"]),
     } | {k: o[k] for k in ("unknown", "silence", "normalize")}
@@ -199,18 +208,24 @@ def _load_splits(name: str, root: Path, seed: int, opts: dict) -> DataSplits:
     opts = opts | {"classes": speech_classes(words, unknown=opts["unknown"], silence=opts["silence"])}
     needs_noise = opts["silence"] or opts["snr_db"] is not None
     opts["noises"] = _load_noises(layout) if needs_noise else []
-    rng, data = numpy_rng(seed), {}
-    for split in ("train", "test"):
+    rng, xs, ys = numpy_rng(seed), {}, {}
+    splits = ("train", "test", "val") if opts["counts"]["val"] else ("train", "test")  # val drawn last
+    for split in splits:
         items = _split_items(layout, split, opts, rng)
         items = [items[i] for i in subset_indices(len(items), opts["counts"][split], rng, f"n_{split}")]
-        noisy = opts["snr_db"] is not None and opts["noise_on"] in (split, "both")
-        x = torch.from_numpy(_split_features(layout, items, noisy, opts, rng))
-        data[split] = (x, torch.tensor([label for _, label in items], dtype=torch.long))
-    (x_train, y_train), (x_test, y_test) = data["train"], data["test"]
+        noise_split = "test" if split == "val" else split  # validation mimics the test conditions
+        noisy = opts["snr_db"] is not None and opts["noise_on"] in (noise_split, "both")
+        xs[split] = torch.from_numpy(_split_features(layout, items, noisy, opts, rng))
+        ys[split] = torch.tensor([label for _, label in items], dtype=torch.long)
     if opts["normalize"]:
-        x_train, x_test = _standardize(x_train, x_test)
-    train, test = ArrayDataset(x_train, y_train), ArrayDataset(x_test, y_test)
-    return DataSplits(name, train, test, len(opts["classes"]), input_size=int(x_train.shape[-1]))
+        xs = _standardize(xs)
+    data = {split: ArrayDataset(xs[split], ys[split]) for split in splits}
+    width = int(xs["train"].shape[-1])
+    if "val" not in data:
+        return DataSplits(name, data["train"], data["test"], len(opts["classes"]), input_size=width)
+    return ValidatedSplits(
+        name, data["train"], data["test"], len(opts["classes"]), input_size=width, val=data["val"]
+    )
 
 
 def build_speech_commands(
@@ -231,6 +246,7 @@ def build_speech_commands(
     normalize: bool = True,
     cache: bool = True,
     cache_dir: str | Path | None = None,
+    n_val: int = 0,
 ) -> DataSplits:
     r"""Speech Commands splits of log-mel / MFCC frames (layout, labels and noise: module docstring).
 
@@ -256,6 +272,10 @@ def build_speech_commands(
         Standardize each feature with the training mean and std.
     cache, cache_dir : bool, path
         Cache clean features per word folder (default folder ``data_home() / "cache"``).
+    n_val : int
+        A validation split of ``n_val`` clips drawn from ``validation_list.txt`` (with
+        ``test_split="testing"``; noisy when the test split is); 0: none. Read it with
+        :func:`sparsernn.data.validation.splits`.
 
     Examples
     --------
@@ -276,6 +296,6 @@ def build_speech_commands(
     opts = _options(
         features=features, n_mels=n_mels, n_mfcc=n_mfcc, words=words, unknown=unknown, silence=silence,
         test_split=test_split, n_train=n_train, n_test=n_test, snr_db=snr_db, noise_on=noise_on,
-        normalize=normalize, cache=cache, cache_dir=cache_dir,
+        normalize=normalize, cache=cache, cache_dir=cache_dir, n_val=n_val,
     )  # fmt: skip
     return _load_splits("speech_commands", root, seed, opts)

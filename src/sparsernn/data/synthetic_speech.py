@@ -12,6 +12,7 @@ no-op. The corpus is built in a temporary sibling folder and renamed into place.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import itertools
 import json
@@ -281,9 +282,7 @@ def build_synthetic_speech(
     folder = prepare_synthetic_speech(root, **corpus)
     options.setdefault("words", tuple(corpus.get("words", speech_layout.COMMANDS)))
     splits = speech.build_speech_commands(seed=seed, root=folder, **options)
-    return DataSplits(
-        "synthetic_speech", splits.train, splits.test, splits.num_classes, input_size=splits.input_size
-    )
+    return dataclasses.replace(splits, name="synthetic_speech")  # keeps a validation split
 
 
 def _holds_corpus(root: Path, manifest: dict) -> bool:

@@ -16,6 +16,7 @@ from torch.utils.data import Dataset
 
 from sparsernn.data.batch import DataSplits
 from sparsernn.data.reber import darji_data
+from sparsernn.data.validation import with_validation
 from sparsernn.errors import DataError
 
 #: Number of character codes (0 = padding, 1..127 = 7-bit ASCII without NUL).
@@ -99,6 +100,8 @@ def darji_reber_dataset(
     train_fraction: float = 0.75,
     source: str = "generated",
     path: str | None = None,
+    n_val: int = 0,
+    val_fraction: float = 0.0,
 ) -> DataSplits:
     """The Darji-Reber task: valid vs invalid Reber strings, split 75/25, as character datasets.
 
@@ -107,6 +110,8 @@ def darji_reber_dataset(
     ``path`` instead (see :func:`sparsernn.data.reber.darji_data`). ``n_valid`` below 12,500 scales
     the invalid blocks proportionally (see :func:`sparsernn.data.reber.darji_block_sizes`), so
     classes stay balanced: ``2 * n_valid`` strings in all (18,750 train / 6,250 test at full size).
+    ``n_val`` / ``val_fraction`` hold out training strings as a validation split
+    (:mod:`sparsernn.data.validation`; ``n_valid`` counts grammar-valid strings, not these).
 
     Examples
     --------
@@ -117,10 +122,11 @@ def darji_reber_dataset(
     train, test = darji_data(
         seed=seed, n_valid=n_valid, train_fraction=train_fraction, source=source, path=path
     )
-    return DataSplits(
+    data = DataSplits(
         name="darji_reber",
         train=CharDataset(train),
         test=CharDataset(test),
         num_classes=2,
         vocab_size=VOCAB_SIZE,
     )
+    return with_validation(data, seed=seed, n_val=n_val, val_fraction=val_fraction)

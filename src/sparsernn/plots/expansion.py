@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
 from sparsernn.plots.style import new_figure, save
@@ -18,6 +20,7 @@ def plot_expansion_curves(
     *,
     title: str = "",
     gap_label: str = "spectral gap Δ",
+    bands: Mapping[str, Mapping[float, tuple[float, float]]] | None = None,
 ) -> Path:
     """The figure of the expansion study.
 
@@ -28,12 +31,16 @@ def plot_expansion_curves(
     crossings : mapping label → q of the first zero crossing (None: no crossing); drawn as vertical
         lines in the colour of the curve.
     path : where the PNG goes.
+    bands : optional mapping label → (mapping q → (low, high)), the 95 % band over seeds of a curve
+        (key ``"accuracy"`` for the accuracy line); shaded around the line where both ends are finite.
     """
+    bands = bands or {}
     fig, ax = new_figure(7.2, 4.2)
     qs = sorted(accuracy, reverse=True)
     ax.plot(
         [100 * q for q in qs], [accuracy[q] for q in qs], color="black", marker="o", lw=2, label="accuracy"
     )
+    _shade(ax, bands.get("accuracy"), "black")
     ax.set_xscale("log")
     ax.xaxis.set_major_locator(FixedLocator([100 * q for q in qs]))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:g}"))
@@ -49,6 +56,7 @@ def plot_expansion_curves(
         right.plot(
             [100 * q for q in xs], [curve[q] for q in xs], color=color, ls="--", marker=".", label=label
         )
+        _shade(right, bands.get(label), color)
         crossing = crossings.get(label)
         if crossing is not None:
             ax.axvline(100 * crossing, color=color, ls=":", lw=1.5)
@@ -60,3 +68,14 @@ def plot_expansion_curves(
     if title:
         ax.set_title(title)
     return save(fig, path)
+
+
+def _shade(ax: Any, band: Mapping[float, tuple[float, float]] | None, color: str) -> None:
+    if not band:
+        return
+    qs = sorted(band, reverse=True)
+    low = np.array([band[q][0] for q in qs], dtype=float)
+    high = np.array([band[q][1] for q in qs], dtype=float)
+    known = np.isfinite(low) & np.isfinite(high)
+    if known.any():
+        ax.fill_between([100 * q for q in qs], low, high, where=known, color=color, alpha=0.15, lw=0)

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import numpy as np
 
 from sparsernn.plots.style import save
 
@@ -13,11 +14,16 @@ Curve = Mapping[float, float]
 
 
 def plot_pruned_accuracy(
-    panels: Mapping[str, Mapping[str, Curve]], path: str | Path, *, title: str = ""
+    panels: Mapping[str, Mapping[str, Curve]],
+    path: str | Path,
+    *,
+    title: str = "",
+    bands: Mapping[str, Mapping[str, Mapping[float, tuple[float, float]]]] | None = None,
 ) -> Path:
-    """One panel per weight kind, one line per cell: accuracy right after pruning against sparsity (%).
+    """One panel per weight kind, one line per config: accuracy right after pruning against sparsity (%).
 
-    ``panels`` maps kind → cell → {sparsity: accuracy}.
+    ``panels`` maps kind → config label (its swept values, the legend text) → {sparsity: accuracy};
+    ``bands`` (optional, same keys) → {sparsity: (low, high)}, a 95 % band over seeds shaded where known.
     """
     fig, axes = plt.subplots(
         1, len(panels), figsize=(4.2 * len(panels), 3.6), sharey=True, layout="constrained"
@@ -26,7 +32,14 @@ def plot_pruned_accuracy(
     for ax, (kind, cells) in zip(axes, panels.items()):
         for cell, curve in sorted(cells.items()):
             xs = sorted(curve)
-            ax.plot([100 * s for s in xs], [curve[s] for s in xs], marker="o", label=cell)
+            (line,) = ax.plot([100 * s for s in xs], [curve[s] for s in xs], marker="o", label=cell)
+            band = ((bands or {}).get(kind) or {}).get(cell)
+            if band:
+                low = np.array([band[s][0] for s in xs], dtype=float)
+                high = np.array([band[s][1] for s in xs], dtype=float)
+                known = np.isfinite(low) & np.isfinite(high)
+                xs_pct = [100 * s for s in xs]
+                ax.fill_between(xs_pct, low, high, where=known, color=line.get_color(), alpha=0.2, lw=0)
         ax.set_title(f"pruned weights: {kind}")
         ax.set_xlabel("sparsity p (%)")
         ax.grid(alpha=0.3)

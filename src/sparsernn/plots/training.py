@@ -1,4 +1,4 @@
-"""Accuracy against epochs for the runs of a study."""
+"""Accuracy against epochs for the configs of a study, mean ± band over seeds."""
 
 from __future__ import annotations
 
@@ -6,30 +6,33 @@ from pathlib import Path
 
 import pandas as pd
 
-from sparsernn.plots.style import new_figure, save
-
-TRAINING_PHASES = ("dense", "base", "finetune")
+from sparsernn.plots.style import draw_mean_band, new_figure, save
 
 
-def plot_training_curves(metrics: pd.DataFrame, labels: dict[str, str], path: str | Path) -> Path | None:
-    """Test accuracy per epoch of each run (``metrics`` in the long format of ``load_metrics``).
+def plot_training_curves(stats: pd.DataFrame, path: str | Path) -> Path | None:
+    """Test accuracy per epoch, one line per config: the mean over seeds and its 95 % band.
 
-    ``labels`` maps run ids to legend labels. Only the phases that train one model through
-    consecutive epochs are drawn (``TRAINING_PHASES``: dense training, the base model of a pruning
-    study, fine-tuning after one-shot pruning), one after the other on the x axis; the many short
-    retrainings of a pruning study have figures of their own. Returns None (and writes nothing)
-    when there is no such phase.
+    ``stats`` has one row per ``label`` (the legend text: a config's swept values) and ``step``
+    (epochs of the trained phases, one after the other) with ``mean``, ``ci95_low`` and ``ci95_high``
+    (as :func:`sparsernn.studies.tables.seed_stats` writes them; a band is drawn where the interval is
+    known, i.e. with two seeds or more). Returns None (and writes nothing) when ``stats`` is empty.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> stats = pd.DataFrame({"label": ["cell=gru"] * 2, "step": [1, 2], "mean": [0.5, 0.7],
+    ...                       "ci95_low": [0.4, 0.6], "ci95_high": [0.6, 0.8]})
+    >>> plot_training_curves(stats, "training.png").name  # doctest: +SKIP
+    'training.png'
     """
-    phase = metrics.get("phase", pd.Series("dense", index=metrics.index))
-    acc = metrics[(metrics["name"] == "accuracy") & metrics["epoch"].notna() & phase.isin(TRAINING_PHASES)]
-    if acc.empty:
-        return None  # nothing trained epoch by epoch (e.g. a protocol with its own figures)
+    if stats.empty:
+        return None
     fig, ax = new_figure()
-    for run, group in acc.groupby("run", sort=True):
-        ax.plot(range(1, len(group) + 1), group["value"].to_numpy(), marker=".", label=labels.get(run, run))
+    for i, (label, group) in enumerate(stats.groupby("label", sort=True)):
+        draw_mean_band(ax, group.sort_values("step"), x="step", label=str(label), color=f"C{i % 10}")
     ax.set_xlabel("epoch")
-    ax.set_ylabel("test accuracy")
+    ax.set_ylabel("test accuracy (mean over seeds, 95 % band)")
     ax.grid(alpha=0.3)
-    if len(labels) <= 12:
+    if stats["label"].nunique() <= 12:
         ax.legend(fontsize="small")
     return save(fig, path)

@@ -4,6 +4,12 @@ During iterative pruning, each new mask is checked with the spectral gap of sect
 design (Δ_S or Δ_R of the whole matrix, gate rows stacked). A matrix whose gap would turn negative
 (or undefined) keeps its previous mask and is frozen from then on: it stays at the sparsest level
 at which it was still an expander.
+
+Stopping rules *evaluated* on recorded pruning paths (design section 10) live in
+:mod:`sparsernn.prune.stopping_rules` (the path record, the knee, the expansion, degree,
+validation and density-only rules) and :mod:`sparsernn.prune.stopping_eval` (errors against the
+knee, bootstrap CIs, paired verdicts against the density-only rule, Spearman ρ across criteria);
+their public names are re-exported here, so ``sr.prune.stopping.knee`` etc. work.
 """
 
 from __future__ import annotations
@@ -15,8 +21,55 @@ from dataclasses import dataclass
 import torch
 
 from sparsernn.errors import ConfigError
+from sparsernn.prune.stopping_eval import (
+    PathKey,
+    bootstrap_mean,
+    compare,
+    criteria_spearman,
+    evaluate,
+    spearman_ci,
+    summarize,
+)
+from sparsernn.prune.stopping_rules import (
+    CROSSING_MEASURES,
+    TRACES,
+    PruningPath,
+    density_choice,
+    density_flag,
+    expansion_flags,
+    first_crossing,
+    kept_level,
+    knee,
+    nearest_level,
+    rule_flags,
+)
 
 MEASURES = ("delta_s", "delta_r")
+
+__all__ = [
+    "CROSSING_MEASURES",
+    "MEASURES",
+    "TRACES",
+    "Guarded",
+    "PathKey",
+    "PruningPath",
+    "bootstrap_mean",
+    "compare",
+    "criteria_spearman",
+    "density_choice",
+    "density_flag",
+    "evaluate",
+    "expansion_flags",
+    "first_crossing",
+    "gap",
+    "guard_expansion",
+    "kept_level",
+    "knee",
+    "nearest_level",
+    "rule_flags",
+    "spearman_ci",
+    "summarize",
+]
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ The store knows runs by their :class:`RunKey` ``(study, hash, seed)`` and writes
 :class:`RunRecord` objects of plain JSON data; it imports nothing from :mod:`sparsernn.studies`.
 """
 
-from sparsernn.results.load import flatten, load, load_metrics
+from sparsernn.results.load import flatten, load, load_metrics, tidy_dtypes
 from sparsernn.results.records import RunKey, RunRecord
 from sparsernn.results.store import (
     complete_runs,
@@ -30,5 +30,6 @@ __all__ = [
     "read_config",
     "run_dir",
     "run_status",
+    "tidy_dtypes",
     "write_run",
 ]

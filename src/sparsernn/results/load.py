@@ -40,12 +40,57 @@ def _runs(root: str | Path) -> list[Path]:
     return complete_runs(root)
 
 
+def _frozen(value: Any) -> Any:
+    """A summary value as a cell: lists (nested too) become tuples, hashable and comparable."""
+    if isinstance(value, list | tuple):
+        return tuple(_frozen(v) for v in value)
+    return value
+
+
+def tidy_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every column whose values are all booleans or missing as pandas' nullable
+    ``"boolean"`` dtype.
+
+    A field that only some rows have (``weighted`` is logged on expansion rows only) would otherwise
+    mix ``True``/``False`` with NaN in an object column, where ``query("not weighted")`` raises. A
+    missing value stays missing (``<NA>``): it is neither true nor false, and boolean masks treat it as
+    false.
+
+    Examples
+    --------
+    >>> frame = tidy_dtypes(pd.DataFrame({"weighted": [True, None, False], "x": [1, 2, 3]}))
+    >>> str(frame["weighted"].dtype), frame.query("not weighted")["x"].tolist()
+    ('boolean', [3])
+    """
+    frame = frame.copy()
+    for column in frame.columns:
+        values = frame[column]
+        if values.dtype == bool or values.dtype == "boolean":
+            continue
+        present = values[values.notna()]
+        if values.dtype == object and not present.empty and present.map(type).eq(bool).all():
+            frame[column] = values.astype("boolean")
+    return frame
+
+
+def _summary_columns(summary: dict[str, Any]) -> dict[str, Any]:
+    nested = {k: v for k, v in summary.items() if isinstance(v, dict) and v}
+    flat = {k: _frozen(v) for k, v in summary.items() if k not in nested}
+    for key, value in nested.items():
+        flat.update({f"{key}.{k}": _frozen(v) for k, v in _summary_columns(value).items()})
+    return flat
+
+
 def load(root: str | Path) -> pd.DataFrame:
     """One row per finished run under ``root``: ``run``, ``path``, ``status``, config fields (dotted
     names) and summary fields.
 
     ``status`` is ``"ok"`` for a complete run and ``"failed"`` for a run that failed (``reason`` says
     why; it has no results): select ``df[df.status == "ok"]`` before computing with the summaries.
+    Config lists are JSON text (as :func:`flatten` writes them); list-valued summary fields (an
+    accuracy per pruning level, ...) are kept as tuples in object columns; nested summary mappings
+    become dotted names. Columns holding only booleans (and missing values) have the nullable
+    ``"boolean"`` dtype (:func:`tidy_dtypes`).
 
     Examples
     --------
@@ -53,39 +98,55 @@ def load(root: str | Path) -> pd.DataFrame:
     >>> df = sr.results.load("results")  # doctest: +SKIP
     >>> df.groupby("model.cell")["test_accuracy"].mean()  # doctest: +SKIP
     """
-    rows = []
-    for folder in _runs(root):
-        config = read_config(folder)
-        summary = read_summary(folder) or {}
-        row = {
-            "run": RunKey.of_config(config).name,
-            "path": str(folder),
-            "status": "ok",
-            "reason": "",
-        }
-        row.update(flatten(config))
-        row.update(flatten({k: v for k, v in summary.items() if not isinstance(v, list | dict)}))
-        rows.append(row)
-    return pd.DataFrame(rows, columns=None if rows else ["run", "path", "status", "reason"])
+    rows = [_run_row(folder) for folder in _runs(root)]
+    if not rows:
+        return pd.DataFrame(columns=["run", "path", "status", "reason"])
+    return tidy_dtypes(pd.DataFrame(rows))
 
 
-def load_metrics(root: str | Path) -> pd.DataFrame:
-    """All logged metrics in long format: ``run, study, <index columns...>, name, value``."""
+def _run_row(folder: Path) -> dict[str, Any]:
+    config = read_config(folder)
+    row = {"run": RunKey.of_config(config).name, "path": str(folder), "status": "ok", "reason": ""}
+    row.update(flatten(config))
+    row.update(_summary_columns(read_summary(folder) or {}))
+    return row
+
+
+def _metric_rows(folder: Path) -> list[dict[str, Any]]:
+    records = []
+    with open(folder / "metrics.jsonl") as handle:
+        for line in handle:
+            row = json.loads(line)
+            values = row.pop("values")
+            records += [{**row, "name": name, "value": value} for name, value in values.items()]
+    return records
+
+
+def load_metrics(root: str | Path, *, with_config: bool = False) -> pd.DataFrame:
+    """All logged metrics in long format: ``run, study, <index columns...>, name, value``.
+
+    Index columns are the fields a run logged its values with (``epoch``, ``phase``, ``level``,
+    ``gates``, ``weighted``, ...); a field only some rows have is missing (NaN, or ``<NA>`` in a
+    ``"boolean"`` column: :func:`tidy_dtypes`) in the others. ``with_config=True`` joins each run's
+    config fields under their dotted names, as :func:`load` writes them (``model.cell``,
+    ``params.gates``, ``seed``, ...); a config field never replaces an index column of the same name.
+
+    Examples
+    --------
+    >>> import sparsernn as sr
+    >>> m = sr.results.load_metrics("results", with_config=True)  # doctest: +SKIP
+    >>> m.query("phase == 'expansion' and not weighted").groupby("model.cell")["value"].mean()  # doctest: +SKIP
+    """
     frames = []
     for folder in _runs(root):
         config = read_config(folder)
-        run = RunKey.of_config(config).name
-        records = []
-        with open(folder / "metrics.jsonl") as handle:
-            for line in handle:
-                row = json.loads(line)
-                values = row.pop("values")
-                for name, value in values.items():
-                    records.append({**row, "name": name, "value": value})
-        frame = pd.DataFrame(records)
+        frame = pd.DataFrame(_metric_rows(folder))
         frame.insert(0, "study", config["study"])
-        frame.insert(0, "run", run)
+        frame.insert(0, "run", RunKey.of_config(config).name)
+        if with_config:
+            extra = {k: v for k, v in flatten(config).items() if k not in frame.columns}
+            frame = frame.assign(**{k: [v] * len(frame) for k, v in extra.items()})
         frames.append(frame)
     if not frames:
         return pd.DataFrame(columns=["run", "study", "name", "value"])
-    return pd.concat(frames, ignore_index=True)
+    return tidy_dtypes(pd.concat(frames, ignore_index=True))

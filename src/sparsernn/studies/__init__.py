@@ -10,11 +10,13 @@ The machinery lives in this folder (``config``, ``recipe``, ``registry``, ``runn
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from sparsernn.studies.builtin import builtin_recipes, find_recipe
 from sparsernn.studies.config import DataConfig, ModelConfig, RunConfig, TrainConfig, run_hash
+from sparsernn.studies.overrides import apply_overrides
 from sparsernn.studies.recipe import (
     expand,
     load_recipe,
@@ -33,9 +35,13 @@ def run(
     backend: str = "local",
     workers: int = 1,
     progress: bool = True,
+    overrides: Iterable[str] = (),
     **options: Any,
 ) -> SweepOutcome:
-    """Run a recipe (a path to a YAML file, or a mapping) and return the sweep's outcome.
+    """Run a recipe (a built-in name such as ``"smoke"``, a YAML file, or a mapping); return the outcome.
+
+    ``overrides`` are ``KEY=VALUE`` strings (``"train.epochs=3"``, ``"seeds=[0, 1]"``) applied to the
+    recipe before it is checked, as editing the file would (:mod:`sparsernn.studies.overrides`).
 
     Complete runs already in ``results`` are skipped, so calling it again resumes a sweep. Runs that
     failed before stay failed (counted in ``outcome.failed``) unless ``retry_failed=True``. The whole
@@ -44,14 +50,14 @@ def run(
     Examples
     --------
     >>> import sparsernn as sr
-    >>> outcome = sr.studies.run("recipes/smoke.yaml", results="results")  # doctest: +SKIP
+    >>> outcome = sr.studies.run("smoke", results="results", overrides=["train.epochs=1"])  # doctest: +SKIP
     >>> outcome.skipped + outcome.ok + outcome.failed == outcome.total  # doctest: +SKIP
     True
     """
     if isinstance(recipe, Mapping):
-        configs = expand(parse_recipe(recipe))
+        configs = expand(parse_recipe(recipe, overrides=overrides))
     else:
-        _, configs = load_recipe(recipe)
+        _, configs = load_recipe(recipe, overrides=overrides)
     return run_sweep(configs, results, backend=backend, workers=workers, progress=progress, **options)
 
 
@@ -62,7 +68,10 @@ __all__ = [
     "RunConfig",
     "SweepOutcome",
     "TrainConfig",
+    "apply_overrides",
+    "builtin_recipes",
     "expand",
+    "find_recipe",
     "load_recipe",
     "load_recipe_text",
     "parse_recipe",

@@ -16,8 +16,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from sparsernn._registry import lookup
 from sparsernn.errors import ConfigError
 from sparsernn.results.records import RunKey
+from sparsernn.studies.loggers import LOGGERS
 
 Cell = Literal["rnn_tanh", "rnn_relu", "lstm", "gru"]
 
@@ -83,6 +85,16 @@ class RunConfig(Section):
     model: ModelConfig = Field(default_factory=ModelConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
     params: dict[str, Any] = Field(default_factory=dict)
+    #: Trackers the run's metrics also go to (``sparsernn.studies.loggers``); how a run is watched is
+    #: not part of its identity: left out of the hash and of ``config.json``.
+    log: tuple[str, ...] = ()
+
+    @field_validator("log")
+    @classmethod
+    def _known_loggers(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for name in value:
+            lookup(LOGGERS, name, "logger")  # ConfigError is a ValueError: reported with the field
+        return tuple(dict.fromkeys(value))
 
     @field_validator("study")
     @classmethod
@@ -101,8 +113,8 @@ class RunConfig(Section):
 
 
 def canonical(config: RunConfig) -> dict[str, Any]:
-    """The part of ``config`` that identifies a run: non-default values, without study and seed."""
-    dumped = config.model_dump(mode="json", exclude_defaults=True, exclude={"study", "seed"})
+    """The part of ``config`` that identifies a run: non-default values, without study, seed and log."""
+    dumped = config.model_dump(mode="json", exclude_defaults=True, exclude={"study", "seed", "log"})
     dumped["protocol"] = config.protocol  # always named, even when it is the default
     return dumped
 

@@ -17,11 +17,17 @@ expands to the cartesian product of the sweep values times the seeds (here 2 × 
 Every expanded config is validated before anything runs (sections, protocol parameters, dataset name
 and options, noise settings), so a typo fails at once with the field name.
 
-Limits, checked before anything is expanded or run: a recipe is at most :data:`MAX_RECIPE_BYTES` of
-safe YAML without anchors or aliases (``&a`` / ``*a``: a few hundred bytes of nested aliases expand
-to billions of values); it expands to at most :data:`MAX_RUNS` runs (the product of the sweep list
-lengths times the number of seeds); ``study`` is a plain name (``config.STUDY_NAME``); sizes have
-documented maxima (``config.MAX_*``, ``sparsernn.data.registry.MAX_ITEMS``, ``structure.MAX_*``).
+A recipe is a file, or the name of one that ships with the package (``smoke``, ``darji-pruning``, ...;
+:mod:`sparsernn.studies.builtin`). ``KEY=VALUE`` overrides (``train.epochs=3``, ``seeds=[0,1,2]``;
+:mod:`sparsernn.studies.overrides`) edit the recipe's mapping before it is checked, exactly as editing
+the file would: same runs, same hashes, same error messages.
+
+Limits, checked before anything is expanded or run: a recipe is at most
+:data:`~sparsernn.studies.safe_yaml.MAX_RECIPE_BYTES` of safe YAML without anchors or aliases
+(``&a`` / ``*a``: a few hundred bytes of nested aliases expand to billions of values); it expands
+to at most :data:`MAX_RUNS` runs (the product of the sweep list lengths times the number of seeds);
+``study`` is a plain name (``config.STUDY_NAME``); sizes have documented maxima (``config.MAX_*``,
+``sparsernn.data.registry.MAX_ITEMS``, ``structure.MAX_*``).
 """
 
 from __future__ import annotations
@@ -29,16 +35,16 @@ from __future__ import annotations
 import copy
 import itertools
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
-import yaml
 from pydantic import Field, ValidationError
 
 from sparsernn._registry import lookup
 from sparsernn.data.registry import DATASETS, check_options
 from sparsernn.errors import ConfigError
+from sparsernn.studies.builtin import find_recipe
 from sparsernn.studies.config import (
     MAX_SEED,
     RunConfig,
@@ -46,11 +52,12 @@ from sparsernn.studies.config import (
     describe_validation_error,
     make_config,
 )
+from sparsernn.studies.overrides import apply_overrides
 from sparsernn.studies.protocols.robustness import check_robustness
 from sparsernn.studies.registry import parse_params
+from sparsernn.studies.safe_yaml import MAX_RECIPE_BYTES, load_yaml
 
 MAX_RUNS = 100_000  # runs one recipe may expand to (sweep values × seeds); split bigger studies
-MAX_RECIPE_BYTES = 1_000_000  # a recipe is a page of YAML; anything bigger is a mistake
 
 
 class Recipe(Section):
@@ -65,28 +72,7 @@ class Recipe(Section):
     params: dict[str, Any] = Field(default_factory=dict)
     sweep: dict[str, list[Any]] = Field(default_factory=dict)
     description: str = ""
-
-
-class _AliasFound(Exception):
-    """Raised by :class:`_RecipeLoader` at the first anchor or alias (carries its position)."""
-
-    def __init__(self, line: int) -> None:
-        super().__init__(line)
-        self.line = line
-
-
-class _RecipeLoader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` without anchors and aliases (``&a`` / ``*a``).
-
-    An alias shares a node, so a few hundred bytes of nested aliases (an "alias bomb") expand into
-    billions of values once the config is dumped and hashed. Recipes never need them: refused.
-    """
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        event = self.peek_event()
-        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
-            raise _AliasFound(event.start_mark.line + 1)
-        return super().compose_node(parent, index)
+    log: list[str] = Field(default_factory=list)  # trackers (sparsernn.studies.loggers); not in run hashes
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -103,40 +89,40 @@ def _read_bytes(path: Path) -> bytes:
     return data
 
 
-def parse_recipe_text(data: str | bytes, *, source: str = "recipe") -> Recipe:
-    """Parse and check recipe text (YAML, safe subset without anchors or aliases)."""
-    if len(data) > MAX_RECIPE_BYTES:
-        raise ConfigError(f"{source}: larger than {MAX_RECIPE_BYTES} bytes; a recipe is a short YAML file")
-    try:
-        raw = yaml.load(data, Loader=_RecipeLoader)  # a SafeLoader subclass
-    except _AliasFound as found:
-        raise ConfigError(
-            f"{source}: YAML anchors and aliases (&name, *name) are not allowed in recipes (line {found.line})"
-        ) from None
-    except yaml.YAMLError as error:
-        line = getattr(getattr(error, "problem_mark", None), "line", None)
-        where = f" at line {line + 1}" if line is not None else ""
-        raise ConfigError(f"{source}: not valid YAML{where}") from None
-    except (ValueError, RecursionError) as error:
-        # Undecodable bytes, impossible dates or bad !!int/!!float tags (PyYAML raises ValueError),
-        # nesting deeper than the parser's recursion.
-        raise ConfigError(f"{source}: not valid YAML ({type(error).__name__})") from None
-    return parse_recipe(raw, source=source)
+def parse_recipe_text(data: str | bytes, *, source: str = "recipe", overrides: Iterable[str] = ()) -> Recipe:
+    """Parse and check recipe text (YAML, safe subset without anchors or aliases), after ``overrides``."""
+    return parse_recipe(load_yaml(data, source=source), source=source, overrides=overrides)
 
 
-def read_recipe(path: str | Path) -> Recipe:
+def read_recipe(path: str | Path, *, overrides: Iterable[str] = ()) -> Recipe:
     """Read and check the top level of a recipe file (safe YAML, never arbitrary objects, no aliases).
 
-    The file is read once, so a process substitution (``<(...)``, a ``/dev/fd/N`` pipe) works.
+    ``path`` is a file, or the name of a built-in recipe (``"smoke"``, see
+    :func:`~sparsernn.studies.builtin.find_recipe`). The file is read once, so a process
+    substitution (``<(...)``, a ``/dev/fd/N`` pipe) works. ``overrides`` (``KEY=VALUE`` strings,
+    :mod:`sparsernn.studies.overrides`) edit the recipe before it is checked.
     """
-    path = Path(path)
-    return parse_recipe_text(_read_bytes(path), source=f"recipe {path}")
+    found = find_recipe(path)
+    return parse_recipe_text(_read_bytes(found), source=f"recipe {path}", overrides=overrides)
 
 
-def parse_recipe(raw: object, *, source: str = "recipe") -> Recipe:
-    """Check a recipe given as a mapping (what ``yaml.safe_load`` returned)."""
+def parse_recipe(raw: object, *, source: str = "recipe", overrides: Iterable[str] = ()) -> Recipe:
+    """Check a recipe given as a mapping (what ``yaml.safe_load`` returned), after ``overrides``.
+
+    Examples
+    --------
+    >>> recipe = parse_recipe({"study": "s", "model": {"cell": "gru"}}, overrides=["seeds=[0, 1]"])
+    >>> recipe.seeds, recipe.model
+    ([0, 1], {'cell': 'gru'})
+    """
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{source}: expected a mapping at the top level, got {type(raw).__name__}")
+    overrides = list(overrides)
+    if overrides:
+        try:
+            raw = apply_overrides(raw, overrides, keys=tuple(Recipe.model_fields))
+        except ConfigError as error:
+            raise ConfigError(f"{source}: {error}") from None
     try:
         recipe = Recipe.model_validate(raw)
     except ValidationError as error:
@@ -210,6 +196,7 @@ def expand(recipe: Recipe, *, source: str = "recipe") -> list[RunConfig]:
             _set_path(tree, key, value, source)
         # Seeds change nothing that is validated (the recipe checked their range): validate once.
         raw = {"study": recipe.study, "protocol": recipe.protocol, "seed": recipe.seeds[0], **tree}
+        raw["log"] = recipe.log
         config = make_config(raw, source=source)
         params = parse_params(config, source=source)
         _check_data(config, source, seen)
@@ -219,12 +206,22 @@ def expand(recipe: Recipe, *, source: str = "recipe") -> list[RunConfig]:
     return configs
 
 
-def load_recipe(path: str | Path) -> tuple[Recipe, list[RunConfig]]:
-    """Read, check and expand a recipe file."""
-    recipe = read_recipe(path)
+def load_recipe(path: str | Path, *, overrides: Iterable[str] = ()) -> tuple[Recipe, list[RunConfig]]:
+    """Read, check and expand a recipe file (or a built-in recipe by name), after ``overrides``.
+
+    Examples
+    --------
+    >>> recipe, configs = load_recipe("smoke", overrides=["seeds=[0, 1]", "train.epochs=1"])
+    >>> len(configs), sorted({c.model.cell for c in configs}), configs[0].train.epochs
+    (8, ['gru', 'lstm', 'rnn_relu', 'rnn_tanh'], 1)
+    """
+    recipe = read_recipe(path, overrides=overrides)
     return recipe, expand(recipe, source=f"recipe {path}")
 
 
-def load_recipe_text(data: str | bytes, *, source: str = "recipe <stdin>") -> tuple[Recipe, list[RunConfig]]:
-    """Parse, check and expand recipe text (e.g. read from standard input)."""
-    return (recipe := parse_recipe_text(data, source=source)), expand(recipe, source=source)
+def load_recipe_text(
+    data: str | bytes, *, source: str = "recipe <stdin>", overrides: Iterable[str] = ()
+) -> tuple[Recipe, list[RunConfig]]:
+    """Parse, check and expand recipe text (e.g. read from standard input), after ``overrides``."""
+    recipe = parse_recipe_text(data, source=source, overrides=overrides)
+    return recipe, expand(recipe, source=source)

@@ -70,7 +70,7 @@ class RunResult:
 
     def record(self) -> RunRecord:
         """The run as the store writes it: its key, its config as JSON (with the full params), its results."""
-        config = self.config.model_dump(mode="json")
+        config = self.config.model_dump(mode="json", exclude={"log"})  # how it was watched is not the run
         if self.params is not None:
             config["params"] = self.params
         outcome = {"status": self.status, "reason": self.reason, "wall_s": round(self.wall_s, 3)}

@@ -11,40 +11,30 @@ from sparsernn.errors import DataError
 from sparsernn.plots import plot_training_curves
 from sparsernn.results import load, load_metrics
 from sparsernn.studies.registry import get_protocol, with_default_params
-from sparsernn.studies.tables import markdown_table
+from sparsernn.studies.tables import (
+    STATS,
+    glossary,
+    markdown_table,
+    seed_stats,
+    sweep_labels,
+    varying_columns,
+    with_defaults,
+)
 
-OVERVIEW = ["run", "status", "model.cell", "wall_s"]
-DEFAULT = "(default)"
+OVERVIEW = ["seed", "status", "model.cell", "wall_s"]
 SCORES = ["base_accuracy", "dense_accuracy", "test_accuracy", "final_accuracy", "density", "final_density"]
-
-
-def _with_defaults(column: pd.Series) -> pd.Series:
-    """``column`` with each value a config left out (NaN or None) named ``(default)``."""
-    return column.astype(object).fillna(DEFAULT)
-
-
-def _varying(runs: pd.DataFrame) -> list[str]:
-    """Config columns whose value differs between runs (what a sweep changed).
-
-    A value a config leaves out (the default) counts as one more value: a sweep over ``[default, other]``
-    varies its column although half its runs do not name it. A bare section column (``params`` holding ``{}``
-    where a run sets no parameter, next to ``params.family``) is not a value of its own.
-    """
-    names = list(runs.columns)
-    config = [
-        c
-        for c in names
-        if c.split(".")[0] in ("data", "model", "train", "params")
-        and not any(o.startswith(f"{c}.") for o in names)
-    ]
-    return [c for c in config if _with_defaults(runs[c]).map(str).nunique() > 1]
+TRAINING_PHASES = ("dense", "base", "finetune")  # one model trained through consecutive epochs
+_with_defaults = with_defaults  # the names the tests of this module know
+_varying = varying_columns
 
 
 def _overview(runs: pd.DataFrame) -> list[str]:
+    """One row per run, named by its swept values and seed (never by its hash); failed runs listed."""
     varying = _varying(runs)
     columns = [c for c in [*OVERVIEW, *varying, *SCORES] if c in runs.columns and runs[c].notna().any()]
     columns = list(dict.fromkeys(columns))
-    shown = runs.sort_values("run")[columns].copy()
+    shown = runs.sort_values([c for c in [*varying, "seed"] if c in runs.columns] or "run", key=_sortable)
+    shown = shown[columns].copy()
     for c in set(varying) & set(columns):
         shown[c] = _with_defaults(shown[c])
     lines = markdown_table(shown)
@@ -55,24 +45,62 @@ def _overview(runs: pd.DataFrame) -> list[str]:
             f"Failed runs ({len(failed)}; rerun them with `sparsernn run RECIPE --retry-failed`):",
             "",
         ]
+    labels = sweep_labels(runs)
     for row in failed.to_dict("records"):
         reason = str(row.get("reason") or "").strip() or "(no reason recorded)"
-        lines.append(f"- failed run {row['run']}: {reason.splitlines()[0]}")
+        lines.append(f"- failed run {labels[row['run']]}, seed {row.get('seed')}: {reason.splitlines()[0]}")
     return lines
+
+
+def _sortable(column: pd.Series) -> pd.Series:
+    """Numbers in numeric order (a default first), anything else as text."""
+    numbers = pd.to_numeric(column, errors="coerce")
+    if numbers.notna().sum() == column.notna().sum():
+        return numbers.fillna(-float("inf"))
+    return _with_defaults(column).map(str)
+
+
+def _seed_section(runs: pd.DataFrame) -> list[str]:
+    """Scores aggregated over the seeds of each config (mean, std, n, 95 % CI), when a config has several."""
+    if "hash" not in runs or runs.groupby("hash")["run"].count().max() < 2:
+        return []
+    labelled = runs.assign(config=runs["run"].map(sweep_labels(runs)))
+    scores = [
+        c for c in SCORES if c in runs and pd.api.types.is_numeric_dtype(runs[c]) and runs[c].notna().any()
+    ]
+    if not scores:
+        return []
+    tables = [seed_stats(labelled, ["config"], score).assign(score=score) for score in scores]
+    table = pd.concat(tables, ignore_index=True)[["config", "score", *STATS]]
+    return ["", "### Scores over seeds (mean, std, n, 95 % t interval)", "", *markdown_table(table), ""]
+
+
+def _training_figure(runs: pd.DataFrame, metrics: pd.DataFrame, path: Path) -> Path | None:
+    """Test accuracy per epoch, mean ± 95 % band over the seeds of each config, lines named by swept values."""
+    phase = metrics.get("phase", pd.Series("dense", index=metrics.index))
+    acc = metrics[(metrics["name"] == "accuracy") & metrics["epoch"].notna() & phase.isin(TRAINING_PHASES)]
+    if acc.empty:
+        return None  # nothing trained epoch by epoch (e.g. a protocol with its own figures)
+    acc = acc.assign(
+        label=acc["run"].map(sweep_labels(runs)),
+        step=acc.groupby("run").cumcount() + 1,  # the phases one after the other
+        value=acc["value"].astype(float),
+    )
+    return plot_training_curves(seed_stats(acc, ["label", "step"]), path)
 
 
 def _study_section(study: str, runs: pd.DataFrame, metrics: pd.DataFrame, out: Path) -> list[str]:
     protocol = str(runs["protocol"].iloc[0])
     lines = [f"## Study `{study}` — protocol `{protocol}`, {_counts(runs)}", ""]
     lines += _overview(runs)
+    ok = runs[runs["status"] == "ok"]
+    lines += _seed_section(ok)
     mine = metrics[metrics["run"].isin(runs["run"]) & (metrics["study"] == study)]
-    if "epoch" in mine.columns and not mine.empty:
-        labels = {r["run"]: f"{r.get('model.cell', '')} {r['run']}" for r in runs.to_dict("records")}
-        path = plot_training_curves(mine, labels, out / f"training_{study}.png")
+    if "epoch" in mine.columns and not mine.empty and not ok.empty:
+        path = _training_figure(ok, mine[mine["run"].isin(ok["run"])], out / f"training_{study}.png")
         if path is not None:
             lines += ["", f"![training curves of {study}]({path.name})", ""]
     reporter = get_protocol(protocol).report
-    ok = runs[runs["status"] == "ok"]
     if reporter is not None and not ok.empty:
         lines += reporter(ok, mine[mine["run"].isin(ok["run"])], out)
     return lines
@@ -106,6 +134,7 @@ def write_report(root: str | Path, out: str | Path | None = None, *, study: str 
     for study, group in runs.groupby("study", sort=True):
         lines += _study_section(str(study), group, metrics, out)
         lines.append("")
+    lines += glossary(lines)
     path = out / "summary.md"
     write_atomic(path, "\n".join(lines).encode())
     return path

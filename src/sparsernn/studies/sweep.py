@@ -21,6 +21,7 @@ from sparsernn._registry import lookup, registry
 from sparsernn.errors import ConfigError, SparsernnError
 from sparsernn.results import RunKey, prepare_root, run_dir, run_status, write_run
 from sparsernn.studies.config import RunConfig
+from sparsernn.studies.loggers import check_loggers, log_run, swept_fields
 from sparsernn.studies.pool import one_thread, pool
 from sparsernn.studies.recorder import RunResult
 from sparsernn.studies.runner import execute
@@ -96,7 +97,8 @@ PREFLIGHT = registry({"ray": _check_ray})
 class SweepOutcome:
     """What a sweep did, one count per run of the recipe: ``skipped`` (complete before, ok), ``ok``
     (finished now), ``failed`` (failed now or before, ``failed_before`` of them before and not retried);
-    ``failures`` holds one ``<run folder>: <reason>`` line per failed run."""
+    ``failures`` holds one ``<run folder>: <reason>`` line per failed run; ``log_failures`` one line
+    per run a tracker (``sparsernn.studies.loggers``) could not take (the run itself is stored)."""
 
     total: int
     skipped: int
@@ -104,6 +106,7 @@ class SweepOutcome:
     failed: int
     failures: list[str] = field(default_factory=list)
     failed_before: int = 0
+    log_failures: list[str] = field(default_factory=list)
 
 
 def unique_runs(configs: Sequence[RunConfig]) -> list[RunConfig]:
@@ -126,12 +129,16 @@ def run_sweep(
     workers: int = 1,
     progress: bool = True,
     retry_failed: bool = False,
+    loggers: Sequence[str] = (),
     **options: Any,
 ) -> SweepOutcome:
     """Run every config not yet finished under ``root``; results are written as they arrive.
 
     Runs that failed before are not run again (they stay failed and are counted as failed) unless
     ``retry_failed``. The results folder is created and checked for writing before anything runs.
+
+    Each finished run also goes to the trackers named in ``loggers`` and in the configs' ``log``
+    (``sparsernn.studies.loggers``), whose packages are checked before anything runs.
     """
     if workers < 1:
         raise ConfigError(f"workers must be at least 1, got {workers}")
@@ -139,6 +146,8 @@ def run_sweep(
     if backend in PREFLIGHT:
         PREFLIGHT[backend](workers=workers, **options)
     configs = unique_runs(configs)
+    names = check_loggers([*loggers, *(name for config in configs for name in config.log)])
+    swept = swept_fields(c.model_dump(mode="json", exclude={"study", "log"}) for c in configs)
     prepare_root(root)
     pending, skipped, failures = [], 0, []
     for config in configs:
@@ -150,11 +159,13 @@ def run_sweep(
         else:
             skipped += 1
     failed_before = len(failures)
-    counts = {"ok": 0, "failed": 0}
+    counts, log_failures = {"ok": 0, "failed": 0}, []
     bar = tqdm(total=len(pending), desc="runs", disable=not progress)
 
     def on_result(result: RunResult) -> None:
-        write_run(root, result)
+        record = result.record()
+        write_run(root, record)  # the store first: it is the source of truth
+        log_failures.extend(log_run(root, names, record, swept))
         counts[result.status] += 1
         if result.status == "failed":
             failures.append(f"{run_dir(root, result.config)}: {_first_line(result.reason)}")
@@ -171,4 +182,4 @@ def run_sweep(
     finally:
         bar.close()
     failed = counts["failed"] + failed_before
-    return SweepOutcome(len(configs), skipped, counts["ok"], failed, failures, failed_before)
+    return SweepOutcome(len(configs), skipped, counts["ok"], failed, failures, failed_before, log_failures)

@@ -8,6 +8,13 @@ the final-epoch test accuracy is recorded with the graph's features. Runs of one
 the dataset and the batch order, as the original study did; a graph's result does not depend on how
 graphs are grouped into runs, so ``count`` only trades resume granularity for speed.
 
+Given graphs: with ``graphs: PATH`` (a JSON-lines file, see
+:mod:`sparsernn.studies.protocols.graph_file`) the run trains graphs ``first .. first + count − 1`` of
+the file's graphs of ``family`` and of the run's cell instead of drawing them; ``file_layers: true``
+builds them with the file's layering (unit order; with ``gate_masks: interleaved`` the thesis'
+networks exactly). A line's reference result is logged as ``phase="reference"`` (``accuracy``,
+``loss``) for the paired report. Each model is initialised from its graph's stream as for drawn graphs.
+
 Engines: ``"packed"`` (default) trains the run's models together with :func:`sparsernn.train.many.fit_many`
 (the same training as one by one, to rounding); ``"modules"`` trains them one by one with
 :func:`sparsernn.train.fit` on the fused per-layer modules (the straightforward reference).
@@ -26,7 +33,7 @@ import time
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from torch.utils.data import DataLoader
 
 from sparsernn._seed import torch_seeded
@@ -35,7 +42,8 @@ from sparsernn.errors import SparsernnError
 from sparsernn.nn import GraphClassifier, checkpoint_bytes
 from sparsernn.studies.config import RunConfig, Section
 from sparsernn.studies.protocols.common import Loaders, make_loaders
-from sparsernn.studies.protocols.graph_families import FAMILIES, graph_features, make_graph
+from sparsernn.studies.protocols.graph_families import FAMILIES, graph_features, graph_stream, make_graph
+from sparsernn.studies.protocols.graph_file import check_selection, file_graphs, read_graph_file
 from sparsernn.studies.recorder import Recorder
 from sparsernn.train import evaluate, fit, make_optimizer
 from sparsernn.train.many import LengthBatches, ShuffledBatches, fit_many, flush_denormals
@@ -49,6 +57,8 @@ MAX_NODES = 2_000
 class StructureParams(Section):
     """Which graphs (family, index range, node counts), how they are wired and trained."""
 
+    graphs: str | None = None  # first: the family's check reads it
+    file_layers: bool = False
     family: str = "barabasi_albert"
     first: int = Field(default=0, ge=0, le=MAX_GRAPH_INDEX)
     count: int = Field(default=10, ge=1, le=MAX_GRAPHS_PER_RUN)
@@ -62,10 +72,20 @@ class StructureParams(Section):
     spectral: bool = True
     save_models: bool = True
 
+    @field_validator("graphs")
+    @classmethod
+    def _readable(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                read_graph_file(value)
+            except SparsernnError as error:
+                raise ValueError(str(error).splitlines()[0]) from None
+        return value
+
     @field_validator("family")
     @classmethod
-    def _known(cls, value: str) -> str:
-        if value not in FAMILIES:
+    def _known(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("graphs") is None and value not in FAMILIES:
             raise ValueError(f"unknown graph family {value!r}; choose from {', '.join(sorted(FAMILIES))}")
         return value
 
@@ -73,6 +93,13 @@ class StructureParams(Section):
     def _range(self) -> StructureParams:
         if self.n_min > self.n_max:
             raise ValueError(f"n_min ({self.n_min}) must not exceed n_max ({self.n_max})")
+        if self.file_layers and self.graphs is None:
+            raise ValueError("file_layers needs graphs: the path of a graph file")
+        if self.graphs is not None:
+            try:
+                check_selection(read_graph_file(self.graphs), self.family, self.first, self.count)
+            except SparsernnError as error:
+                raise ValueError(str(error).splitlines()[0]) from None
         return self
 
 
@@ -92,15 +119,29 @@ def _train_loader(config: RunConfig, loaders: Loaders, params: StructureParams) 
     return DataLoader(train, batch_sampler=sampler, collate_fn=collate)
 
 
+def _drawn(config: RunConfig, params: StructureParams, index: int) -> tuple[Any, int, Any, dict]:
+    """Graph ``index``: drawn from its family, or (``graphs``) read from the file."""
+    if params.graphs is None:
+        graph, init_seed = make_graph(
+            params.family, config.seed, index, n_min=params.n_min, n_max=params.n_max
+        )
+        return graph, init_seed, None, {}
+    record = file_graphs(params.graphs, params.family, config.model.cell, index)
+    init_seed = int(graph_stream(config.seed, params.family, index).spawn(2)[1].generate_state(1)[0])
+    labels = {"line": record.line, "file_index": record.index, "id": record.id}
+    if record.reference_accuracy is not None:
+        labels |= {"reference_accuracy": record.reference_accuracy, "reference_loss": record.reference_loss}
+    return record.graph(), init_seed, record.layers if params.file_layers else None, labels
+
+
 def _build(config: RunConfig, params: StructureParams, vocab: int, recorder: Recorder) -> tuple[list, list]:
     """The run's graphs and untrained models; graphs that cannot be drawn are recorded and skipped."""
     graphs, models = [], []
     for index in range(params.first, params.first + params.count):
         entry: dict[str, Any] = {"graph": index, "family": params.family}
         try:
-            graph, init_seed = make_graph(
-                params.family, config.seed, index, n_min=params.n_min, n_max=params.n_max
-            )
+            graph, init_seed, layers, labels = _drawn(config, params, index)
+            entry |= {k: v for k, v in labels.items() if v is not None}
             with torch_seeded(init_seed):
                 model = GraphClassifier.from_graph(
                     graph,
@@ -108,7 +149,13 @@ def _build(config: RunConfig, params: StructureParams, vocab: int, recorder: Rec
                     vocab_size=vocab,
                     gate_masks=params.gate_masks,
                     readout=config.model.readout,
+                    layers=layers,
                 )
+            reference = {
+                k.removeprefix("reference_"): v for k, v in entry.items() if k.startswith("reference")
+            }
+            if reference:
+                recorder.log(reference, graph=index, phase="reference")
             recorder.log(graph_features(graph, spectral=params.spectral), graph=index, phase="features")
         except SparsernnError as error:
             entry["error"] = f"{type(error).__name__}: {error}"

@@ -22,6 +22,7 @@ from sparsernn.plots.structure import (
     plot_r2_bars,
 )
 from sparsernn.studies.protocols.graph_families import SPECTRAL_NAMES
+from sparsernn.studies.reports.paired import paired_section, r2_ceiling_note, reference_table, seed_zero
 from sparsernn.studies.reports.regression import (
     importances,
     original_protocol,
@@ -29,10 +30,22 @@ from sparsernn.studies.reports.regression import (
     sound_protocol,
     subset_study,
 )
-from sparsernn.studies.tables import markdown_table
+from sparsernn.studies.reports.seeds import auc_table, seed_table
+from sparsernn.studies.tables import markdown_table, seed_stats
 
 MIN_ROWS = 20  # fewer models per cell: no regression
 ORIGINAL_CORRELATES = ("source_nodes", "closeness_var", "nodes_betweenness_var")
+SEED_NOTE = (
+    "The same graphs trained with several seeds. ICC(1) = between-graph variance / total variance "
+    "(one-way random effects). A predictor that sees only the graph predicts every seed alike, so the "
+    "seed-to-seed variance is out of its reach: its R² for a single run is at most ICC(1) (for the "
+    "mean of the seeds, the last column). The thesis' R² (0.88, GRU, random forest) is set against it."
+)
+AUC_NOTE = (
+    "Accuracies are bimodal: a network learns or stays at chance (< 0.55). Logistic regression and "
+    "random forest on the graph features, scaling inside the folds, 5-fold stratified CV repeated 5 "
+    "times (seed 0), lowest seed of each graph; mean ± std over folds (0.5 = no better than guessing)."
+)
 
 
 def graph_table(runs: pd.DataFrame, metrics: pd.DataFrame) -> pd.DataFrame:
@@ -67,11 +80,8 @@ def _features(table: pd.DataFrame) -> list[str]:
 
 
 def _accuracy_section(table: pd.DataFrame, out: Path, study: str) -> list[str]:
-    summary = (
-        table.groupby(["cell", "family"])["accuracy"]
-        .agg(["count", "mean", "std", "min", "max"])
-        .reset_index()
-    )
+    summary = seed_stats(table, ["cell", "family"], "accuracy")  # n: trained models
+    summary = summary[["cell", "family", "n", "mean", "std", "ci95_low", "ci95_high"]]
     path = plot_accuracy_by_family(table, out / f"structure_accuracy_{study}.png")
     lines = [
         "### Final test accuracy per cell and graph family",
@@ -206,11 +216,45 @@ def _claims(table: pd.DataFrame, pearson: dict, results: dict) -> list[str]:
     return [*lines, ""]
 
 
+def _with_seed_and_reference(table: pd.DataFrame, runs: pd.DataFrame, metrics: pd.DataFrame) -> pd.DataFrame:
+    seeds = runs[["run", "seed"]] if "seed" in runs else runs[["run"]].assign(seed=0)
+    table = table.merge(seeds, on="run", how="left")
+    return table.merge(reference_table(metrics), on=["run", "graph"], how="left")
+
+
+def _seed_section(table: pd.DataFrame, features: list[str]) -> list[str]:
+    noise = seed_table(table)
+    aucs = auc_table(seed_zero(table), features)
+    lines = []
+    if not noise.empty:
+        lines += ["### Seed noise: how much of accuracy can structure explain?", "", SEED_NOTE, ""]
+        lines += [*markdown_table(noise), ""]
+        lines += [
+            f"- {row['cell']}: {r2_ceiling_note(row['ceiling R² (1 run)'])}." for _, row in noise.iterrows()
+        ]
+        lines.append("")
+    if not aucs.empty:
+        lines += [
+            "### Learns vs stays at chance (classifier on the graph features, ROC AUC)",
+            "",
+            AUC_NOTE,
+            "",
+        ]
+        lines += [*markdown_table(aucs), ""]
+    return lines
+
+
 def report(runs: pd.DataFrame, metrics: pd.DataFrame, out: Path) -> list[str]:
-    """Figures and tables of the structure study (all families and cells of the study's runs)."""
+    """Figures and tables of the structure study (all families and cells of the study's runs).
+
+    With several seeds of the same graphs, the seed-noise section uses every model and the other
+    sections the lowest seed of each graph; with reference results, the paired section compares them.
+    """
     table = graph_table(runs, metrics)
     if table.empty:
         return ["No trained models in this study yet.", ""]
+    everything = _with_seed_and_reference(table, runs, metrics)
+    table = seed_zero(everything)
     study = str(runs["study"].iloc[0])
     cells = sorted(table["cell"].unique())
     features = _features(table)
@@ -219,6 +263,7 @@ def report(runs: pd.DataFrame, metrics: pd.DataFrame, out: Path) -> list[str]:
         "",
     ]
     lines += _accuracy_section(table, out, study)
+    lines += paired_section(table, [f for f in features if f in PROPERTY_NAMES])
     pearson, section = _correlation_section(table, cells, features, out, study)
     lines += section
     results = _regressions(table, cells, features)
@@ -226,4 +271,4 @@ def report(runs: pd.DataFrame, metrics: pd.DataFrame, out: Path) -> list[str]:
         lines += _regression_section(results, out, study)
     else:
         lines += [f"(Regressions need at least {MIN_ROWS} models per cell.)", ""]
-    return lines + _claims(table, pearson, results)
+    return lines + _seed_section(everything, features) + _claims(table, pearson, results)

@@ -1,0 +1,162 @@
+"""Our structure-study accuracies next to a reference's for the same graphs (the Darji thesis' own).
+
+Runs that train a graph file with reference results (``phase="reference"`` metrics, see
+:mod:`sparsernn.studies.protocols.graph_file`) pair each of our models with the reference's. Per
+cell and family: mean, median and share at chance (accuracy < 0.55) of both, and the Pearson and
+Spearman correlation between the two accuracies across graphs; per cell the regression R² of both
+accuracies on the same graph features under the original and the sound protocol
+(:mod:`sparsernn.studies.reports.regression`), and the R² the thesis published.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from sparsernn.studies.reports.regression import original_protocol, sound_protocol
+from sparsernn.studies.reports.seeds import CHANCE
+from sparsernn.studies.tables import markdown_table
+
+#: R² the thesis reports (Darji 2021, structure study, original protocol); the only value issue 16 quotes.
+THESIS_R2 = {("gru", "random_forest"): 0.88}
+MIN_PAIRS = 3
+
+
+def reference_table(metrics: pd.DataFrame) -> pd.DataFrame:
+    """``run, graph, reference_accuracy`` from the ``phase="reference"`` metrics (empty if none).
+
+    Examples
+    --------
+    >>> m = pd.DataFrame({"run": ["r"], "graph": [0], "phase": ["reference"], "name": ["accuracy"], "value": [0.9]})
+    >>> reference_table(m).to_dict("records")
+    [{'run': 'r', 'graph': 0, 'reference_accuracy': 0.9}]
+    """
+    if metrics.empty or "phase" not in metrics.columns:
+        return pd.DataFrame(columns=["run", "graph", "reference_accuracy"])
+    rows = metrics[(metrics["phase"] == "reference") & (metrics["name"] == "accuracy")]
+    out = rows[["run", "graph", "value"]].rename(columns={"value": "reference_accuracy"})
+    return out.drop_duplicates(["run", "graph"]).reset_index(drop=True)
+
+
+def _summary(ours: pd.Series, theirs: pd.Series) -> dict[str, float]:
+    both = len(ours) >= MIN_PAIRS and ours.nunique() > 1 and theirs.nunique() > 1
+    return {
+        "graphs": len(ours),
+        "mean ours": ours.mean(),
+        "mean thesis": theirs.mean(),
+        "median ours": ours.median(),
+        "median thesis": theirs.median(),
+        "at chance ours": (ours < CHANCE).mean(),
+        "at chance thesis": (theirs < CHANCE).mean(),
+        "pearson": stats.pearsonr(ours, theirs)[0] if both else float("nan"),
+        "spearman": stats.spearmanr(ours, theirs)[0] if both else float("nan"),
+    }
+
+
+def paired_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Per cell and family (and ``all``): both accuracies' mean, median, share at chance, correlations.
+
+    ``table`` has ``cell, family, accuracy, reference_accuracy``, one row per graph.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"cell": ["gru"] * 4, "family": ["ba"] * 4,
+    ...                   "accuracy": [0.5, 0.6, 0.9, 1.0], "reference_accuracy": [0.5, 0.7, 0.8, 1.0]})
+    >>> row = paired_summary(t).iloc[0]
+    >>> row["family"], round(float(row["pearson"]), 2), float(row["spearman"]), float(row["at chance ours"])
+    ('ba', 0.94, 1.0, 0.25)
+    """
+    rows = []
+    for cell, mine in table.groupby("cell", sort=True):
+        groups = [(f, g) for f, g in mine.groupby("family", sort=True)]
+        if len(groups) > 1:
+            groups.append(("all", mine))
+        for family, group in groups:
+            row = _summary(group["accuracy"], group["reference_accuracy"])
+            rows.append({"cell": cell, "family": family} | row)
+    return pd.DataFrame(rows)
+
+
+def paired_r2(table: pd.DataFrame, features: list[str], min_rows: int = 20) -> pd.DataFrame:
+    """Per cell, regressor and protocol: the R² of our accuracy and of the thesis' on ``features``."""
+    rows = []
+    for cell, mine in table.groupby("cell", sort=True):
+        if len(mine) < min_rows:
+            continue
+        x = mine[features].to_numpy()
+        fits = {}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # convergence chatter of BayesianRidge
+            for who, column in (("ours", "accuracy"), ("thesis", "reference_accuracy")):
+                y = mine[column].to_numpy()
+                fits[who] = {"original": original_protocol(x, y), "sound": sound_protocol(x, y)}
+        for protocol in ("original", "sound"):
+            for name, fit in fits["ours"][protocol].items():
+                rows.append(
+                    {"cell": cell, "protocol": protocol, "regressor": name}
+                    | {"R² ours": fit.r2, "R² thesis data": fits["thesis"][protocol][name].r2}
+                    | {
+                        "R² thesis published": THESIS_R2.get((cell, name), float("nan"))
+                        * (protocol == "original")
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def paired_section(table: pd.DataFrame, features: list[str]) -> list[str]:
+    """Markdown of the paired comparison (``table`` joined with :func:`reference_table`)."""
+    table = table.dropna(subset=["reference_accuracy"])
+    if table.empty:
+        return []
+    lines = [
+        "### Our accuracy next to the thesis' for the same graph",
+        "",
+        f"{len(table)} models paired with the thesis' result of the same graph (final-epoch test accuracy, "
+        f"the thesis' split). `at chance`: share of networks below {CHANCE}; `pearson`, `spearman`: "
+        "correlation of the two accuracies across graphs.",
+        "",
+        *markdown_table(paired_summary(table)),
+        "",
+    ]
+    r2 = paired_r2(table, features)
+    if not r2.empty:
+        lines += [
+            "### Regression R² on the 23 properties: our accuracies, the thesis' (same protocols), as the thesis published",
+            "",
+            *markdown_table(r2),
+            "",
+        ]
+    return lines
+
+
+def seed_zero(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the lowest seed of each (cell, family, graph): one model per graph, as the thesis had.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"cell": "gru", "family": "ba", "graph": [0, 0, 1], "seed": [1, 0, 2]})
+    >>> seed_zero(t)["seed"].tolist()
+    [0, 2]
+    """
+    if "seed" not in table.columns:
+        return table
+    first = table.groupby(["cell", "family", "graph"])["seed"].transform("min")
+    return table[table["seed"] == first]
+
+
+def r2_ceiling_note(icc: float, r2: float = 0.88) -> str:
+    """One sentence: does ``r2`` lie under the ceiling ``icc``?
+
+    Examples
+    --------
+    >>> r2_ceiling_note(0.6)
+    'R² 0.88 lies above the ceiling 0.60: not reachable for a single run'
+    """
+    if not np.isfinite(icc):
+        return "no ceiling (no seed-to-seed variation)"
+    if r2 <= icc:
+        return f"R² {r2:.2f} lies under the ceiling {icc:.2f}"
+    return f"R² {r2:.2f} lies above the ceiling {icc:.2f}: not reachable for a single run"
