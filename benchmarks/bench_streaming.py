@@ -21,7 +21,8 @@ with one thread and wall time with two. ``weight_bytes`` = bytes of stored weigh
 read per step; ``gb_per_s`` = those bytes / time; ``bandwidth_fraction`` = that / the machine's
 streaming bandwidth (a 256 MiB array copy, read + write bytes, measured in the same run). Also: the
 bare matrix–vector product at 4096 × 1024 and DeepBench's 7680 × 2560, and a batch sweep 1–16 at
-hidden 1024, 90 % against the fused whole-sequence module. Every streaming output is checked against
+hidden 1024, 90 % against the fused whole-sequence module, and the targets' setting for a stack of
+three layers (the baseline then steps a stack of torch cells). Every streaming output is checked against
 its sparse module (``max_abs_difference``).
 
 ``python benchmarks/bench_streaming.py [--quick]`` writes ``benchmarks/results/streaming.json``.
@@ -64,10 +65,12 @@ def _timed(fn: Callable[[], object], wall: bool) -> float:
     return clock() - start
 
 
-def masked(cell: str, hidden: int, sparsity: float, input_size: int = 256) -> torch.nn.Module:
+def masked(
+    cell: str, hidden: int, sparsity: float, input_size: int = 256, layers: int = 1
+) -> torch.nn.Module:
     """A sparse module with seeded weights (the same for every sparsity) and random masks."""
     torch.manual_seed(0)
-    module = make_rnn(cell, input_size, hidden).eval()
+    module = make_rnn(cell, input_size, hidden, layers).eval()
     gen = torch.Generator().manual_seed(1)
     for name, mask in module.masks.items():
         module.set_mask(name, torch.rand(mask.shape, generator=gen) >= sparsity)
@@ -85,16 +88,38 @@ def stepper(step: Callable, x: torch.Tensor, state: object) -> Callable[[], None
     return run
 
 
-def variants(cell: str, hidden: int, batch: int, sparsities: tuple, x: torch.Tensor) -> tuple[dict, dict]:
-    """The timed closures of one (cell, hidden, batch) group, and each streaming module's check."""
-    dense = masked(cell, hidden, 0.0)
-    single = CELLS[cell](x.shape[-1], hidden).eval()
-    single.load_state_dict(
-        {k.removesuffix("_l0"): v for k, v in dense.state_dict().items() if "mask" not in k}
-    )
+def cell_stack(cell: str, dense: torch.nn.Module) -> list[torch.nn.Module]:
+    """torch ``*Cell`` modules holding the layers of ``dense``, one per layer."""
+    stack = []
+    for layer in range(dense.num_layers):
+        single = CELLS[cell](dense.input_size if layer == 0 else dense.hidden_size, dense.hidden_size).eval()
+        suffix = f"_l{layer}"
+        state = {k.removesuffix(suffix): v for k, v in dense.state_dict().items() if k.endswith(suffix)}
+        single.load_state_dict(state)
+        stack.append(single)
+    return stack
+
+
+def stack_step(stack: list[torch.nn.Module], xt: torch.Tensor, states: list) -> list:
+    """One time step through a stack of torch cells: each layer's output feeds the next."""
+    new = []
+    for single, state in zip(stack, states):
+        state = single(xt, state)
+        xt = state[0] if isinstance(state, tuple) else state
+        new.append(state)
+    return new
+
+
+def variants(
+    cell: str, hidden: int, batch: int, sparsities: tuple, x: torch.Tensor, layers: int = 1
+) -> tuple[dict, dict]:
+    """The timed closures of one (cell, hidden, batch, layers) group, and each streaming module's check."""
+    dense = masked(cell, hidden, 0.0, layers=layers)
+    stack = cell_stack(cell, dense)
     h = torch.zeros(batch, hidden)
+    zero = [(h, h) if cell == "lstm" else h for _ in stack]
     timed = {
-        ("torch_cell", 0.0): stepper(lambda xt, s: single(xt, s), x, (h, h) if cell == "lstm" else h),
+        ("torch_cell", 0.0): stepper(lambda xt, s: stack_step(stack, xt, s), x, zero),
         ("torch_sequence", 0.0): lambda: dense(x),
     }
     for name, backend in (("dense_step_torch", "torch"), ("dense_step_compiled", "compiled")):
@@ -103,7 +128,7 @@ def variants(cell: str, hidden: int, batch: int, sparsities: tuple, x: torch.Ten
             timed[(name, 0.0)] = stepper(lambda xt, s, m=stream: m.step(xt, s)[1], x, None)
     streams, checks = {}, {}
     for sparsity in sparsities:
-        sparse = masked(cell, hidden, sparsity)
+        sparse = masked(cell, hidden, sparsity, layers=layers)
         stream = streams[sparsity] = StreamingRNN.from_module(sparse)
         timed[("streaming", sparsity)] = stepper(lambda xt, s, m=stream: m.step(xt, s)[1], x, None)
         checks[sparsity] = float((stream(x[:4])[0] - sparse(x[:4])[0]).abs().max())
@@ -202,6 +227,19 @@ def batch_sweep(args: argparse.Namespace, bandwidth: float) -> list[dict]:
     return rows
 
 
+def stacked(args: argparse.Namespace, bandwidth: float, layers: int = 3) -> list[dict]:
+    """The targets' setting (hidden 1024, batch 1, one thread) for a stack of ``layers`` layers."""
+    rows = []
+    for cell in CELLS:
+        x = torch.randn(args.seq, 1, 256, generator=torch.Generator().manual_seed(2))
+        timed, extra = variants(cell, 1024, 1, args.stacked_sparsity, x, layers=layers)
+        times = measure(timed, args.rounds, wall=False, seed=layers)
+        base = {"cell": cell, "hidden": 1024, "batch": 1, "threads": 1, "layers": layers}
+        rows += summarize(times, extra, args.seq, bandwidth, base)
+        print(_line(rows, base), flush=True)
+    return rows
+
+
 def crossover(sweep: list[dict]) -> dict[str, int | None]:
     """Per cell, the smallest batch at which the fused whole-sequence module beats streaming per step."""
     result = {}
@@ -273,6 +311,7 @@ def main() -> None:
     args = parser.parse_args()
     args.hidden, args.batch, args.threads = (256, 1024, 2048), (1, 8), (1, 2)
     args.sparsity, args.sweep = (0.0, 0.5, 0.8, 0.9, 0.95, 0.98), (1, 2, 4, 8, 16)
+    args.stacked_sparsity = (0.0, 0.9, 0.95)
     if args.quick:
         args.hidden, args.batch, args.threads, args.sweep = (1024,), (1,), (1,), (1, 8)
         args.sparsity, args.rounds, args.seq = (0.0, 0.5, 0.9, 0.95), 3, 10
@@ -288,6 +327,7 @@ def main() -> None:
         rows = grid(args, bandwidth)
         products = matvec_rows((0.9, 0.95), args.rounds, bandwidth)
         sweep = batch_sweep(args, bandwidth)
+        stack = stacked(args, bandwidth)
     for r in products:
         print(
             f"matvec {r['shape']} {r['sparsity']:.0%} {r['impl']:16s} {r['us']:8.1f} µs "
@@ -297,6 +337,9 @@ def main() -> None:
     for cell, values in summary.items():
         print(f"{cell}: {values}")
     print(f"batch at which the fused whole-sequence module overtakes streaming: {crossover(sweep)}")
+    stacked_summary = targets(stack)
+    for cell, values in stacked_summary.items():
+        print(f"{cell}, 3 layers: {values}")
     path = write_results(
         "streaming",
         rows,
@@ -310,6 +353,8 @@ def main() -> None:
         matvec=products,
         batch_sweep=sweep,
         fused_sequence_overtakes_at_batch=crossover(sweep),
+        stacked_3_layers=stack,
+        stacked_3_layers_at_hidden_1024=stacked_summary,
     )
     print(f"wrote {path} after {time.perf_counter() - started:.0f} s")
 
