@@ -26,25 +26,18 @@ draws every block in parameter order, so the same seed gives the same masks.
 from __future__ import annotations
 
 import math
-from numbers import Real
 
 import numpy as np
 import torch
 
 from sparsernn._seed import Seed, numpy_rng
-from sparsernn.errors import ConfigError, GraphError
+from sparsernn.errors import GraphError
 from sparsernn.prune.floor import check_gates, gate_blocks
-from sparsernn.prune.targets import select_targets
+from sparsernn.prune.targets import check_fraction, select_targets
 
 
 def _check_density(density: float) -> float:
-    if isinstance(density, bool) or not isinstance(density, Real):
-        raise ConfigError(f"density must be a number in [0, 1], got {type(density).__name__}")
-    value = float(density)
-    if not (math.isfinite(value) and 0.0 <= value <= 1.0):
-        hint = f" (a percentage? use {value / 100:g})" if 1.0 < value <= 100.0 else ""
-        raise ConfigError(f"density must be a fraction in [0, 1] (the fraction kept), got {density!r}{hint}")
-    return value
+    return check_fraction(density, "density", " (the fraction kept)")
 
 
 def _degrees(edges: int, nodes: int, rng: np.random.Generator) -> np.ndarray:

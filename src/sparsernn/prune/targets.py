@@ -98,15 +98,20 @@ def check_scope(scope: str) -> str:
     return scope
 
 
+def check_fraction(value: float, name: str = "sparsity", meaning: str = "") -> float:
+    """Return ``value`` as a float in [0, 1], else raise ConfigError naming ``name`` (hinting at percentages)."""
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise ConfigError(f"{name} must be a number in [0, 1], got {type(value).__name__}")
+    number = float(value)
+    if not (math.isfinite(number) and 0.0 <= number <= 1.0):
+        hint = f" (a percentage? use {number / 100:g})" if 1.0 < number <= 100.0 else ""
+        raise ConfigError(f"{name} must be a fraction in [0, 1]{meaning}, got {value!r}{hint}")
+    return number
+
+
 def check_sparsity(sparsity: float) -> float:
     """Return ``sparsity`` as a float in [0, 1], else raise ConfigError (hinting at percentages)."""
-    if isinstance(sparsity, bool) or not isinstance(sparsity, Real):
-        raise ConfigError(f"sparsity must be a number in [0, 1], got {type(sparsity).__name__}")
-    value = float(sparsity)
-    if not (math.isfinite(value) and 0.0 <= value <= 1.0):
-        hint = f" (a percentage? use {value / 100:g})" if 1.0 < value <= 100.0 else ""
-        raise ConfigError(f"sparsity must be a fraction in [0, 1], got {sparsity!r}{hint}")
-    return value
+    return check_fraction(sparsity)
 
 
 def check_mask(name: str, mask: object, weight: torch.Tensor) -> torch.Tensor:
