@@ -196,7 +196,8 @@ def recipes() -> None:
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
     help="Also copy summary.md, small PNGs and a compact runs.csv into this folder (e.g. docs/results/STUDY), "
-    "replacing an older publication; refused above 5 MB in the folder's parent.",
+    "replacing an older publication (a report's sub-pages go to sibling folders); refused when the published "
+    "pages beside it would exceed 5 MB.",
 )
 @_user_errors
 def report(results: Path, out: Path | None, study: str | None, publish: Path | None) -> None:

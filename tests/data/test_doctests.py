@@ -11,7 +11,11 @@ from sparsernn.data.synthetic_speech import espeak_available
 MODULES = [package.__name__] + [
     f"{package.__name__}.{m.name}" for m in pkgutil.iter_modules(package.__path__)
 ]
-NEEDS_ESPEAK = {"sparsernn.data.registry", "sparsernn.data.synthetic_speech"}
+NEEDS_ESPEAK = {
+    "sparsernn.data.registry",
+    "sparsernn.data.synthetic_speech",
+    "sparsernn.data.synthetic_speech_corpus",
+}
 
 
 @pytest.mark.parametrize("name", MODULES)

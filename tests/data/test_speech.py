@@ -193,3 +193,13 @@ def test_bad_options(speech_root, options):
 
 def test_module_constants():
     assert speech.COMMANDS == ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")
+
+
+def test_frame_pool_averages_consecutive_frames(speech_root):
+    kw = dict(seed=0, root=speech_root, words=("yes", "no"), cache=False, normalize=False)
+    full, pooled = build_speech_commands(**kw), build_speech_commands(**kw, frame_pool=2)
+    x, y = full.train[0][0], pooled.train[0][0]
+    assert y.shape == (50, x.shape[1])
+    assert torch.allclose(y, (x[0:100:2] + x[1:100:2]) / 2, atol=1e-6)
+    with pytest.raises(ConfigError, match="frame_pool must be a positive integer"):
+        build_speech_commands(**kw, frame_pool=0)

@@ -4,16 +4,72 @@ from __future__ import annotations
 
 import pandas as pd
 
-from sparsernn.studies.reports.pruning_ranges import THESIS_LEVELS, level_ranges, recovery_ranges
+from sparsernn.studies.reports.pruning_ranges import (
+    THESIS_LEVELS,
+    level_ranges,
+    recovery_ranges,
+    thesis_section,
+)
+from sparsernn.studies.reports.thesis_pruning import (
+    CELLS,
+    KINDS,
+    LEVELS,
+    THESIS_BASE,
+    THESIS_PRUNED,
+    THESIS_RECOVERY_EPOCHS,
+    thesis_recovers,
+    thesis_safe,
+)
 
 
-def test_thesis_levels_hold_the_published_values():
-    safe = {c: THESIS_LEVELS[(c, "safe", "both")] for c in ("rnn_tanh", "rnn_relu", "lstm", "gru")}
-    assert safe == {"rnn_tanh": 0.8, "rnn_relu": 0.7, "lstm": 0.6, "gru": 0.8}
-    assert (
-        THESIS_LEVELS[("gru", "recovers", "hh")] == 1.0
-        and THESIS_LEVELS[("rnn_tanh", "recovers", "ih")] == 0.9
+def test_thesis_levels_are_derived_from_its_published_accuracies():
+    # safe: every level up to p within 1 point of the base right after pruning (thesis' prune/<cell>.csv)
+    safe = {(c, k): THESIS_LEVELS[(c, "safe", k)] for c in CELLS for k in KINDS}
+    assert safe == {
+        ("rnn_tanh", "both"): 0.7, ("rnn_tanh", "ih"): 0.7, ("rnn_tanh", "hh"): 0.6,
+        ("rnn_relu", "both"): 0.6, ("rnn_relu", "ih"): 0.7, ("rnn_relu", "hh"): 0.7,
+        ("lstm", "both"): 0.6, ("lstm", "ih"): 0.7, ("lstm", "hh"): 0.8,
+        ("gru", "both"): 0.8, ("gru", "ih"): 0.8, ("gru", "hh"): 0.7,
+    }  # fmt: skip
+    recovers = {(c, k): THESIS_LEVELS[(c, "recovers", k)] for c in CELLS for k in KINDS}
+    assert recovers == {key: 1.0 if key in {("lstm", "hh"), ("gru", "hh")} else 0.9 for key in recovers}
+
+
+def test_thesis_tables_agree_with_each_other():
+    """Recovery epoch 0 exactly where the accuracy right after pruning is within 1 point (two transcriptions)."""
+    assert set(THESIS_PRUNED) == set(THESIS_RECOVERY_EPOCHS) == {(c, k) for c in CELLS for k in KINDS}
+    for key, accuracies in THESIS_PRUNED.items():
+        epochs = THESIS_RECOVERY_EPOCHS[key]
+        assert len(accuracies) == len(epochs) == len(LEVELS)
+        within = [a >= THESIS_BASE[key[0]] - 0.01 - 1e-12 for a in accuracies]
+        assert within == [e == 0 for e in epochs], key
+        assert all(0.4 < a <= 1.0 for a in accuracies)
+        assert epochs[-1] is None or key[1] == "hh"  # only hh recovers from 100 %
+
+
+def test_thesis_safe_level_follows_the_tolerance():
+    assert thesis_safe("rnn_tanh", "both", 0.0) == 0.6 and thesis_safe("rnn_tanh", "both", 0.02) == 0.8
+    assert thesis_safe("gru", "nope") is None and thesis_recovers("nope", "both") is None
+
+
+def test_levels_the_thesis_did_not_publish_say_so():
+    runs = pd.DataFrame(
+        {"model.cell": ["rnn_relu", "custom"], "safe_sparsity_both": [0.7, 0.5]}
+        | {"recovered_sparsity_both": [0.9, 0.9]}
     )
+    table = level_ranges(runs, ["both"], tolerance=0.02).set_index(["cell", "measure"])
+    assert table.loc[("custom", "safe"), "thesis"] == "not published"
+    assert table.loc[("custom", "safe"), "inside"] == "-"
+    assert table.loc[("rnn_relu", "recovers"), "thesis"] == "not published"  # published at 1 point only
+    assert table.loc[("rnn_relu", "safe"), "thesis"] == "70%"  # 70 %: 0.98576 (1.4 points), 80 %: 0.54864
+    assert table.loc[("rnn_relu", "safe"), "inside"] == "yes"
+
+
+def test_thesis_section_gives_its_tables_for_the_cells_run():
+    lines = thesis_section(["gru", "lstm"])
+    text = "\n".join(lines)
+    assert "harshildarji/thesis" in text and "| gru | both | 1 |" in text and "| rnn_tanh |" not in text
+    assert sum(line.startswith("| lstm |") for line in lines) == 6  # 3 kinds × 2 tables
 
 
 def test_level_ranges_say_whether_the_thesis_level_is_inside():

@@ -62,7 +62,8 @@ def test_a_new_publication_replaces_the_old_one_entirely(store, tmp_path):
 def test_a_publication_above_5_mb_is_refused_and_changes_nothing(store, tmp_path):
     root = tmp_path / "results"
     (root / "other").mkdir(parents=True)
-    (root / "other" / "big.bin").write_bytes(b"x" * 4_990_000)
+    (root / "other" / "summary.md").write_text("# another study's page")
+    (root / "other" / "big.png").write_bytes(b"x" * 4_990_000)
     dest = root / "tiny"
     result = CliRunner().invoke(main, ["report", str(store), "--study", "tiny", "--publish", str(dest)])
     assert result.exit_code == 2 and not dest.exists()
@@ -83,3 +84,13 @@ def test_compact_runs_rounds_and_flattens(tmp_path):
     assert compact_runs(runs).decode().splitlines() == ["run,v,d", "a,0.1235,{'k': 1}"]
     with pytest.raises(DataError, match=r"no summary\.md"):
         publish(tmp_path, runs, tmp_path / "x")
+
+
+def test_files_beside_the_publication_that_are_no_publications_do_not_count(store, tmp_path):
+    """Publishing to /tmp/pub-dst was refused because /tmp held 8.9 GB of unrelated files."""
+    (tmp_path / "unrelated").mkdir()
+    (tmp_path / "unrelated" / "big.bin").write_bytes(b"x" * 6_000_000)
+    dest = tmp_path / "tiny"
+    result = CliRunner().invoke(main, ["report", str(store), "--study", "tiny", "--publish", str(dest)])
+    assert result.exit_code == 0, result.output
+    assert (dest / "summary.md").is_file()

@@ -6,6 +6,12 @@ computes all K models' logits in one pass of ``T + depth − 1`` waves (see that
 layout). The backward pass is written by hand (backpropagation through the waves), so no autograd
 graph is built per time step.
 
+Kernel. On the CPU, in float32 and float64, the waves run in a compiled kernel
+(:mod:`sparsernn.nn.wavefront_native`: one C call per batch and direction, inputs read where they
+lie in the history); elsewhere, without a C compiler, with ``PackedModels(..., native=False)`` or
+``SPARSERNN_WAVEFRONT_KERNEL=0``, they run as torch operations (``_forward_waves``,
+``_backward_waves``). Both compute the same functions; results agree to rounding.
+
 Exactness. The packed forward computes the same functions as the K models one by one: every packed
 weight entry is one model weight, padding entries and pruned weights are zero and get zero gradient
 (:meth:`PackedModels.mask_gradients_`), and the models share no parameter, so the gradient of the sum
@@ -27,7 +33,8 @@ from sparsernn.nn.cells import cell_kind
 from sparsernn.nn.graph_rnn import GraphClassifier
 from sparsernn.nn.inputs import checked_lengths
 from sparsernn.nn.wavefront_kernels import KERNELS
-from sparsernn.nn.wavefront_plan import Plan, plan
+from sparsernn.nn.wavefront_native import activation_buffers, backward_waves, forward_waves, library
+from sparsernn.nn.wavefront_plan import Plan, grouped_maps, plan
 
 
 class _Workspace:
@@ -36,13 +43,29 @@ class _Workspace:
     def __init__(self) -> None:
         self.buffers: dict[str, Tensor] = {}
         self.generation = 0  # which forward the training buffers belong to
+        self.clean: dict[str, int] = {}  # name: how many leading values are known to be zero
 
     def get(self, name: str, shape: tuple[int, ...], dtype: torch.dtype) -> Tensor:
         size = math.prod(shape)
         buffer = self.buffers.get(name)
         if buffer is None or buffer.numel() < size or buffer.dtype != dtype:
             buffer = self.buffers[name] = torch.empty(size, dtype=dtype)
+            self.clean.pop(name, None)
         return buffer[:size].view(shape)
+
+    def zeros(self, name: str, shape: tuple[int, ...], dtype: torch.dtype) -> tuple[Tensor, int]:
+        """A buffer of zeros, cleared only where it is not known to be zero, and how many of its
+        leading values were known zero. It counts as dirty until :meth:`mark_clean`."""
+        buffer = self.get(name, shape, dtype)
+        clean = self.clean.pop(name, 0)
+        if clean < buffer.numel():
+            buffer.zero_()
+            clean = buffer.numel()
+        return buffer, clean
+
+    def mark_clean(self, name: str, clean: int) -> None:
+        """Record that the first ``clean`` values of buffer ``name`` are zero again."""
+        self.clean[name] = clean
 
 
 class _State:
@@ -141,21 +164,31 @@ def _backward_waves(state: _State, dhist: Tensor, saved: list, weights, d_weight
         d_biases[k][lo:hi] += dpre.sum(-1, keepdim=True)
 
 
+def _run_forward(state: _State, weights, biases, ws: _Workspace, lib, prefix: str, keep: bool) -> list:
+    """All waves, by the compiled kernel (``lib``) or by torch operations; what the backward reads."""
+    if lib is None:
+        return _forward_waves(state, weights, biases, keep)
+    acts = activation_buffers(state, ws.get, prefix, keep)
+    forward_waves(lib, state, list(weights), list(biases), acts)
+    return acts
+
+
 class _Wavefront(torch.autograd.Function):
     @staticmethod
     def forward(
-        ctx, p: Plan, ws: _Workspace, steps: int, emb_seq: Tensor, read_index: Tensor, *params: Tensor
+        ctx, p: Plan, ws: _Workspace, lib, steps: int, emb_seq: Tensor, read_index: Tensor, *params: Tensor
     ):
         n = len(p.buckets)
         state = _State(p, steps, emb_seq, ws, "train_")
         ws.generation += 1
-        ctx.state = (state, _forward_waves(state, params[:n], params[n:], keep=True), ws, ws.generation)
+        saved = _run_forward(state, params[:n], params[n:], ws, lib, "train_", keep=True)
+        ctx.state = (state, saved, ws, ws.generation, lib)
         ctx.save_for_backward(read_index, *params)
         return state.hist.view(-1, state.hist.shape[-1]).gather(0, read_index)
 
     @staticmethod
     def backward(ctx, d_read: Tensor):
-        state, saved, ws, generation = ctx.state
+        state, saved, ws, generation, lib = ctx.state
         if generation != ws.generation:
             raise RuntimeError("PackedModels: only the latest training forward pass can be backpropagated")
         p, steps = state.p, state.steps
@@ -163,12 +196,20 @@ class _Wavefront(torch.autograd.Function):
         n = len(p.buckets)
         d_weights = [torch.zeros_like(w) for w in params[:n]]
         d_biases = [torch.zeros_like(b) for b in params[n:]]
-        dhist = ws.get("grad_hist", tuple(state.hist.shape), state.hist.dtype).zero_()
+        dhist, clean = ws.zeros("grad_hist", tuple(state.hist.shape), state.hist.dtype)
         dhist.view(-1, dhist.shape[-1]).scatter_add_(0, read_index, d_read)
-        _backward_waves(state, dhist, saved, params[:n], d_weights, d_biases)
+        if lib is None:
+            _backward_waves(state, dhist, saved, params[:n], d_weights, d_biases)
+        else:
+            backward_waves(lib, state, dhist, saved, list(params[:n]), d_weights, d_biases)
         ctx.state = None
-        d_emb = dhist[p.delay - 1 : p.delay - 1 + steps, p.emb_rows[0] : p.emb_rows[1]].clone()
-        return (None, None, None, d_emb, None, *d_weights, *d_biases)
+        d_emb_rows = dhist[p.delay - 1 : p.delay - 1 + steps, p.emb_rows[0] : p.emb_rows[1]]
+        d_emb = d_emb_rows.clone()
+        if lib is not None:  # the kernel cleared every slab it was done with, but for the inputs
+            d_emb_rows.zero_()
+            dhist[: p.delay].zero_()  # the slabs before the first wave
+            ws.mark_clean("grad_hist", clean)
+        return (None, None, None, None, d_emb, None, *d_weights, *d_biases)
 
 
 class PackedModels(torch.nn.Module):
@@ -178,7 +219,8 @@ class PackedModels(torch.nn.Module):
     :meth:`load_from` packs the models' current parameters, :meth:`store_into` writes the packed
     values back into them. Masked weights and padding stay zero when :meth:`mask_gradients_` is
     called after every backward. Only the latest training forward can be backpropagated (the
-    history buffers are reused).
+    history buffers are reused). ``block`` is the number of units per block of the layout (speed
+    only); ``native=False`` keeps the waves in torch operations instead of the compiled kernel.
 
     Examples
     --------
@@ -192,9 +234,11 @@ class PackedModels(torch.nn.Module):
     (torch.Size([2, 2, 2]), True)
     """
 
-    def __init__(self, models: list[GraphClassifier], *, block: int = 4) -> None:
+    def __init__(self, models: list[GraphClassifier], *, block: int = 4, native: bool = True) -> None:
         super().__init__()
         self.plan = plan(models, block=block)
+        self.native = native
+        self._maps = grouped_maps(self.plan.maps)
         self.readout = models[0].readout
         self._workspace = _Workspace()
         dtype = models[0].head.weight.dtype
@@ -215,7 +259,7 @@ class PackedModels(torch.nn.Module):
         for key in self.plan.shapes:
             self.packed[key].zero_()
             self._mask(key).zero_()
-        for k, name, key, dst, src in self.plan.maps:
+        for k, name, key, dst, src in self._maps:
             value, keep = _parameter(models[k], name)
             keep = keep.reshape(-1)[src].to(value.dtype)
             self.packed[key].view(-1)[dst] = value.reshape(-1)[src] * keep
@@ -224,7 +268,7 @@ class PackedModels(torch.nn.Module):
     @torch.no_grad()
     def store_into(self, models: list[GraphClassifier]) -> None:
         """Write the packed parameter values back into ``models``."""
-        for k, name, key, dst, src in self.plan.maps:
+        for k, name, key, dst, src in self._maps:
             value, _ = _parameter(models[k], name)
             value.view(-1)[src] = self.packed[key].view(-1)[dst]
 
@@ -246,6 +290,12 @@ class PackedModels(torch.nn.Module):
         rows = torch.from_numpy(p.readout_rows).unsqueeze(-1)  # (K, W, 1)
         return (slab * p.rows + rows).view(-1, batch)
 
+    def _library(self, emb: Tensor):
+        """The compiled wave kernel for this forward, or None for the torch path."""
+        if not self.native or emb.device.type != "cpu":
+            return None
+        return library(emb.dtype)
+
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         """Logits (K, B, C) of every model for tokens ``x`` (B, T)."""
         batch, steps = x.shape
@@ -254,11 +304,13 @@ class PackedModels(torch.nn.Module):
         weights = [self.packed[f"w{k}"] for k in range(n)]
         biases = [self.packed[f"bih{k}"] + self.packed[f"bhh{k}"] for k in range(n)]
         index = self.read_index(steps, lengths, batch)
+        lib = self._library(emb)
+        ws = self._workspace
         if torch.is_grad_enabled():
-            read = _Wavefront.apply(self.plan, self._workspace, steps, emb, index, *weights, *biases)
+            read = _Wavefront.apply(self.plan, ws, lib, steps, emb, index, *weights, *biases)
         else:  # evaluation: nothing kept for a backward pass, buffers of their own
-            state = _State(self.plan, steps, emb, self._workspace, "eval_")
-            _forward_waves(state, weights, biases, keep=False)
+            state = _State(self.plan, steps, emb, ws, "eval_")
+            _run_forward(state, weights, biases, ws, lib, "eval_", keep=False)
             read = state.hist.view(-1, batch).gather(0, index)
         read = read.view(len(self.plan.depths), -1, batch)  # (K·W, B) -> (K, W, B)
         logits = torch.baddbmm(self.packed["head_b"].unsqueeze(-1), self.packed["head_w"], read)

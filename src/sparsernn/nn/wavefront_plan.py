@@ -304,3 +304,25 @@ def _outer_maps(models: list[GraphClassifier], emb_sizes: list[int], widest: int
         )
         out.append((k, "head.bias", "head_b", k * classes + np.arange(classes), np.arange(classes)))
     return out
+
+
+def grouped_maps(maps: list) -> list[tuple[int, str, str, torch.Tensor, torch.Tensor]]:
+    """``Plan.maps`` merged to one entry per (model, parameter, packed tensor): fewer, larger copies.
+
+    Every parameter entry is packed at most once, so the merged copies move the same values.
+
+    Examples
+    --------
+    >>> maps = [(0, "w", "w0", np.array([0]), np.array([3])), (0, "w", "w0", np.array([1]), np.array([4]))]
+    >>> [(k, name, key, dst.tolist(), src.tolist()) for k, name, key, dst, src in grouped_maps(maps)]
+    [(0, 'w', 'w0', [0, 1], [3, 4])]
+    """
+    groups: dict[tuple[int, str, str], tuple[list, list]] = {}
+    for k, name, key, dst, src in maps:
+        dsts, srcs = groups.setdefault((k, name, key), ([], []))
+        dsts.append(dst)
+        srcs.append(src)
+    return [
+        (k, name, key, torch.from_numpy(np.concatenate(d)), torch.from_numpy(np.concatenate(s)))
+        for (k, name, key), (d, s) in groups.items()
+    ]

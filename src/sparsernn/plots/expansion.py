@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
-from sparsernn.plots.style import new_figure, save
+from sparsernn.plots.style import ACCURACY_LIMITS, clip_band, new_figure, save
 
 
 def plot_expansion_curves(
@@ -40,7 +40,7 @@ def plot_expansion_curves(
     ax.plot(
         [100 * q for q in qs], [accuracy[q] for q in qs], color="black", marker="o", lw=2, label="accuracy"
     )
-    _shade(ax, bands.get("accuracy"), "black")
+    _shade(ax, bands.get("accuracy"), "black", limits=ACCURACY_LIMITS)
     ax.set_xscale("log")
     ax.xaxis.set_major_locator(FixedLocator([100 * q for q in qs]))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:g}"))
@@ -70,12 +70,19 @@ def plot_expansion_curves(
     return save(fig, path)
 
 
-def _shade(ax: Any, band: Mapping[float, tuple[float, float]] | None, color: str) -> None:
+def _shade(
+    ax: Any,
+    band: Mapping[float, tuple[float, float]] | None,
+    color: str,
+    *,
+    limits: tuple[float, float] | None = None,
+) -> None:
     if not band:
         return
     qs = sorted(band, reverse=True)
     low = np.array([band[q][0] for q in qs], dtype=float)
     high = np.array([band[q][1] for q in qs], dtype=float)
+    low, high = clip_band(low, high, limits)
     known = np.isfinite(low) & np.isfinite(high)
     if known.any():
         ax.fill_between([100 * q for q in qs], low, high, where=known, color=color, alpha=0.15, lw=0)

@@ -8,7 +8,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from sparsernn.plots.style import save
+from sparsernn.plots.style import ACCURACY_LIMITS, clip_band, save
 
 Curve = Mapping[float, float]
 
@@ -37,6 +37,7 @@ def plot_pruned_accuracy(
             if band:
                 low = np.array([band[s][0] for s in xs], dtype=float)
                 high = np.array([band[s][1] for s in xs], dtype=float)
+                low, high = clip_band(low, high, ACCURACY_LIMITS)
                 known = np.isfinite(low) & np.isfinite(high)
                 xs_pct = [100 * s for s in xs]
                 ax.fill_between(xs_pct, low, high, where=known, color=line.get_color(), alpha=0.2, lw=0)

@@ -21,23 +21,52 @@ def new_figure(width: float = 6.4, height: float = 4.0) -> tuple[Figure, plt.Axe
     return fig, ax
 
 
-def save(fig: Figure, path: str | Path) -> Path:
-    """Write ``fig`` as PNG atomically and close it."""
+def save(fig: Figure, path: str | Path, *, dpi: int = 120) -> Path:
+    """Write ``fig`` as PNG (``dpi`` dots per inch) atomically and close it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, dpi=120, format="png")
+    fig.savefig(tmp, dpi=dpi, format="png")
     plt.close(fig)
     os.replace(tmp, path)
     return path
 
 
+ACCURACY_LIMITS = (0.0, 1.0)
+"""Where an accuracy lives: a band around a mean accuracy is clipped to it."""
+
+
+def clip_band(
+    low: np.ndarray, high: np.ndarray, limits: tuple[float, float] | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """``low`` and ``high`` clipped to ``limits`` (unchanged when None); NaN stays NaN.
+
+    A t-interval around a mean accuracy near 1 reaches above 1, where no accuracy can lie.
+
+    Examples
+    --------
+    >>> clip_band(np.array([-0.1, 0.5, np.nan]), np.array([0.2, 1.04, np.nan]), ACCURACY_LIMITS)
+    (array([0. , 0.5, nan]), array([0.2, 1. , nan]))
+    """
+    if limits is None:
+        return low, high
+    return np.clip(low, *limits), np.clip(high, *limits)
+
+
 def draw_mean_band(
-    ax: plt.Axes, stats: pd.DataFrame, *, x: str, label: str, scale: float = 1.0, **style
+    ax: plt.Axes,
+    stats: pd.DataFrame,
+    *,
+    x: str,
+    label: str,
+    scale: float = 1.0,
+    limits: tuple[float, float] | None = None,
+    **style,
 ) -> None:
     """Draw ``stats["mean"]`` against ``stats[x]`` (times ``scale``) and shade ``ci95_low``–``ci95_high``.
 
-    The band is left out where the interval is unknown (one seed: NaN), so a single run is a plain line.
+    The band is left out where the interval is unknown (one seed: NaN), so a single run is a plain line;
+    ``limits`` clips it (:data:`ACCURACY_LIMITS` for an accuracy).
 
     Examples
     --------
@@ -50,9 +79,10 @@ def draw_mean_band(
     >>> plt.close(fig)
     """
     xs = stats[x].astype(float).to_numpy() * scale
-    (line,) = ax.plot(xs, stats["mean"].to_numpy(dtype=float), marker=".", label=label, **style)
+    (line,) = ax.plot(xs, stats["mean"].to_numpy(dtype=float), label=label, **{"marker": ".", **style})
     if {"ci95_low", "ci95_high"} <= set(stats.columns):
         low, high = stats["ci95_low"].to_numpy(dtype=float), stats["ci95_high"].to_numpy(dtype=float)
+        low, high = clip_band(low, high, limits)
         known = np.isfinite(low) & np.isfinite(high)
         if known.any():
             ax.fill_between(xs, low, high, where=known, color=line.get_color(), alpha=0.2, lw=0)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sparsernn.plots.style import draw_mean_band, new_figure, save
+from sparsernn.plots.style import ACCURACY_LIMITS, draw_mean_band, new_figure, save
 
 
 def plot_training_curves(stats: pd.DataFrame, path: str | Path) -> Path | None:
@@ -29,7 +29,14 @@ def plot_training_curves(stats: pd.DataFrame, path: str | Path) -> Path | None:
         return None
     fig, ax = new_figure()
     for i, (label, group) in enumerate(stats.groupby("label", sort=True)):
-        draw_mean_band(ax, group.sort_values("step"), x="step", label=str(label), color=f"C{i % 10}")
+        draw_mean_band(
+            ax,
+            group.sort_values("step"),
+            x="step",
+            label=str(label),
+            limits=ACCURACY_LIMITS,
+            color=f"C{i % 10}",
+        )
     ax.set_xlabel("epoch")
     ax.set_ylabel("test accuracy (mean over seeds, 95 % band)")
     ax.grid(alpha=0.3)

@@ -18,11 +18,23 @@ The allocation (water-filling)
    amount grew, until no new matrix crosses. Matrices whose Δ is already negative before the step
    are not guarded: they take budget by magnitude like matrices with margin.
 4. If every matrix is capped and the caps add up to less than the budget, no allocation found this
-   way keeps all matrices Ramanujan: the step falls back to plain magnitude pruning.
+   way keeps all matrices Ramanujan: the step falls back to plain magnitude pruning. When that is
+   certain before bisecting (each new cap is below its amount, and even ``amount - 1`` each would
+   leave more budget than the uncapped matrices hold), the bisections are skipped: same step,
+   fewer Δ evaluations.
 
 Where no matrix crosses, the masks equal :func:`~sparsernn.prune.magnitude`'s exactly (one Δ per
 matrix is the whole cost). The total pruned equals magnitude's, so the density is magnitude's
 (within one weight of ``sparsity``); masks only shrink (kept ⊆ previously kept).
+
+Cost
+----
+Only the sign of each Δ matters, so each evaluation is
+:func:`sparsernn.analysis.top_singular.pattern_gap` with ``sign_only=True``: Lanczos on BᵀB that
+stops once the sign is certain (at once for a clearly negative Δ, at a moderate residual for a
+positive one), on a CSR pattern built from the kept entries without a dense pass. The magnitude
+share comes from the same ``|w|`` arrays (the threshold is ``numpy.quantile`` of the same pool as
+:func:`~sparsernn.prune.magnitude`'s, so the masks are identical), not a second pass over the model.
 
 References
 ----------
@@ -32,18 +44,17 @@ winning lottery tickets", ICML 2022 (pruning that keeps layers Ramanujan, feed-f
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from sparsernn.errors import ConfigError
-from sparsernn.prune.criteria import magnitude
+from sparsernn.analysis.top_singular import csr_from_coords, pattern_gap
+from sparsernn.errors import ConfigError, MaskError
 from sparsernn.prune.floor import check_gates, gate_blocks
-from sparsernn.prune.stopping import MEASURES, gap
-from sparsernn.prune.targets import check_scope, check_sparsity, prior_masks, select_targets
+from sparsernn.prune.stopping import MEASURES
+from sparsernn.prune.targets import Target, check_scope, check_sparsity, prior_masks, select_targets
 
 _BISECTION_STEPS = 64  # caps are found to 1/64 of the range searched
 
@@ -66,44 +77,57 @@ class GuardStep:
 
 
 class _Matrix:
-    """One weight matrix: its kept entries (flat indices, |w|) and Δ after pruning its a smallest."""
+    """One weight matrix: its kept entries (flat indices, |w|) and whether Δ >= 0 after pruning its a smallest."""
 
     def __init__(self, kept: np.ndarray, values: np.ndarray, blocks: int, measure: str) -> None:
         self.kept, self.blocks, self.measure = kept, blocks, measure
-        self.index = np.flatnonzero(kept)
+        self.index = np.flatnonzero(kept)  # sorted: row-major order
         self.values = values.ravel()[self.index]
-        self.cache: dict[int, float] = {}
+        rows, cols = np.divmod(self.index, kept.shape[1])
+        small = np.int32 if max(kept.shape) < np.iinfo(np.int32).max else np.int64
+        self.rows, self.cols = rows.astype(small), cols.astype(small)  # half the traffic per Δ
+        self.cache: dict[int, bool] = {}
+
+    def _keep(self, amount: int) -> np.ndarray:
+        """Which kept entries stay after pruning the ``amount`` smallest |w| (by ``argpartition``)."""
+        keep = np.ones(self.values.size, dtype=bool)
+        if amount > 0:
+            keep[np.argpartition(self.values, amount - 1)[:amount]] = False
+        return keep
 
     def mask(self, amount: int) -> np.ndarray:
         """The kept mask with the ``amount`` smallest kept weights pruned."""
-        mask = self.kept.copy()
-        if amount > 0:
-            smallest = np.argpartition(self.values, amount - 1)[:amount]
-            mask.ravel()[self.index[smallest]] = False
+        mask = np.zeros_like(self.kept)
+        mask.ravel()[self.index[self._keep(amount)]] = True
         return mask
 
-    def delta(self, amount: int) -> float:
-        """Δ (minimum over gate blocks) after pruning ``amount``; NaN when undefined."""
+    def ok(self, amount: int) -> bool:
+        """Δ >= 0 in every gate block after pruning ``amount`` (undefined Δ is not Ramanujan)."""
         if amount not in self.cache:
-            blocks = np.split(self.mask(amount), self.blocks)
-            self.cache[amount] = min((gap(b, self.measure) for b in blocks), key=_nan_low)
+            keep = self._keep(amount)
+            rows, cols = self.rows[keep], self.cols[keep]  # still sorted by row
+            self.cache[amount] = all(_ok(self._block_gap(rows, cols, b)) for b in range(self.blocks))
         return self.cache[amount]
 
-
-def _nan_low(value: float) -> float:
-    return -math.inf if math.isnan(value) else value
+    def _block_gap(self, rows: np.ndarray, cols: np.ndarray, block: int) -> float:
+        """Δ of one gate block (its rows only), computed only as far as its sign."""
+        n_rows, n_cols = self.kept.shape
+        size = n_rows // self.blocks
+        lo, hi = np.searchsorted(rows, [block * size, (block + 1) * size])
+        pattern = csr_from_coords(rows[lo:hi] - block * size, cols[lo:hi], (size, n_cols))
+        return pattern_gap(pattern, self.measure, sign_only=True)
 
 
 def _ok(value: float) -> bool:
     return bool(value >= 0.0)  # NaN (undefined) is not Ramanujan
 
 
-def _cap(delta: Callable[[int], float], low: int, high: int) -> int:
+def _cap(ok: Callable[[int], bool], low: int, high: int) -> int:
     """Largest amount in [low, high) with Δ >= 0, given Δ(low) >= 0 and Δ(high) < 0 (to the resolution)."""
     resolution = max(1, (high - low) // _BISECTION_STEPS)
     while high - low > resolution:
         middle = (low + high) // 2
-        low, high = (middle, high) if _ok(delta(middle)) else (low, middle)
+        low, high = (middle, high) if ok(middle) else (low, middle)
     return low
 
 
@@ -134,21 +158,27 @@ def _allocate(matrices: dict[str, _Matrix], start: dict[str, int]) -> tuple[dict
     unguarded: set[str] = set()  # already below zero before the step
     amounts = dict(start)
     while True:
-        crossed = False
+        crossing = {}
         for name, matrix in matrices.items():
             amount = amounts[name]
             if name in caps or name in unguarded or amount <= safe[name]:
                 continue
-            if _ok(matrix.delta(amount)):
+            if matrix.ok(amount):
                 safe[name] = amount
-            elif safe[name] == 0 and not _ok(matrix.delta(0)):
+            elif safe[name] == 0 and not matrix.ok(0):
                 unguarded.add(name)
             else:
-                caps[name] = _cap(matrix.delta, safe[name], amount)
-                crossed = True
-        if not crossed:
+                crossing[name] = amount
+        if not crossing:
             return amounts, set(caps)
-        free = [n for n in matrices if n not in caps]
+        free = [n for n in matrices if n not in caps and n not in crossing]
+        # Every cap is below its amount: when even amount - 1 each leaves more than the free
+        # matrices hold, no cap can make the rest fit, and the bisections are skipped.
+        left = budget - sum(caps.values()) - sum(a - 1 for a in crossing.values())
+        if left > sum(matrices[n].values.size for n in free):
+            return None, set(caps) | set(crossing)
+        for name, amount in crossing.items():
+            caps[name] = _cap(matrices[name].ok, safe[name], amount)
         rest = _by_magnitude(matrices, free, budget - sum(caps.values()))
         if rest is None:
             return None, set(caps)
@@ -171,25 +201,41 @@ def guard_step(
     check_gates(gates)
     targets = select_targets(model, weights)
     prior = prior_masks(targets, model, current)
-    plain = magnitude(model, level, weights=weights, current=current)
-    matrices = {
-        t.name: _Matrix(
-            prior[t.name].cpu().numpy(),
-            t.weight.detach().cpu().to(torch.float64).abs().numpy(),
-            gate_blocks(t, gates),
-            measure,
-        )
-        for t in targets
-    }
-    start = {t.name: int((prior[t.name] & ~plain[t.name]).sum()) for t in targets}
+    matrices = {t.name: _matrix(t, prior[t.name], gate_blocks(t, gates), measure) for t in targets}
+    start = _magnitude_start(matrices, level)
     amounts, capped = _allocate(matrices, start)
     evaluations = sum(len(m.cache) for m in matrices.values())
-    if amounts is None or amounts == start:
-        return GuardStep(plain, start, frozenset(capped), amounts is None, evaluations)
+    final = start if amounts is None else amounts
     masks = {
-        t.name: torch.from_numpy(matrices[t.name].mask(amounts[t.name])).to(t.weight.device) for t in targets
+        t.name: torch.from_numpy(matrices[t.name].mask(final[t.name])).to(t.weight.device) for t in targets
     }
-    return GuardStep(masks, amounts, frozenset(capped), False, evaluations)
+    return GuardStep(masks, final, frozenset(capped), amounts is None, evaluations)
+
+
+def _matrix(target: Target, prior: torch.Tensor, blocks: int, measure: str) -> _Matrix:
+    values = target.weight.detach().cpu().to(torch.float64).abs().numpy()
+    if not np.isfinite(values).all():  # magnitude's own check and message
+        raise MaskError(
+            f"cannot prune {target.name!r}: its scores are not all finite and >= 0 (NaN or inf weights?)"
+        )
+    return _Matrix(prior.cpu().numpy(), values, blocks, measure)
+
+
+def _magnitude_start(matrices: dict[str, _Matrix], level: float) -> dict[str, int]:
+    """Each matrix's share of :func:`~sparsernn.prune.magnitude` at ``level``, by its exact rule.
+
+    The threshold is ``numpy.quantile`` of the same pool (every selected weight, pruned ones
+    scoring 0), so it is bit-identical; a kept weight goes iff its ``|w|`` is strictly below it,
+    which are exactly the ``amount`` smallest kept weights that :meth:`_Matrix.mask` prunes.
+    Computed here from the ``|w|`` already at hand instead of a second pass over the model.
+    """
+    pool = np.zeros(sum(m.kept.size for m in matrices.values()))
+    offset = 0
+    for m in matrices.values():
+        pool[offset + m.index] = m.values
+        offset += m.kept.size
+    threshold = float(np.quantile(pool, level, method="linear"))
+    return {name: int(np.count_nonzero(m.values < threshold)) for name, m in matrices.items()}
 
 
 def ramanujan_guard(

@@ -5,8 +5,15 @@
 than :data:`MAX_FIGURE_BYTES`) and ``runs.csv`` (one row per run: status, the config values and the
 summary scalars, floats rounded to 4 significant digits; no weights, no paths). The folder is
 built beside the old one and swapped in, so a reader sees the old publication or the new one, never
-a mix. A publication that would bring the publication root (the folder's parent, e.g.
-``docs/results``) above :data:`MAX_PUBLISHED_BYTES` is refused before anything changes.
+a mix. A publication that would bring the publications beside it (the sub-folders of its parent,
+e.g. ``docs/results``, that hold a ``summary.md``) above :data:`MAX_PUBLISHED_BYTES` is refused
+before anything changes.
+
+A report may write *sub-pages*: folders of the report holding their own ``summary.md`` (with
+their figures), e.g. the ``controlled_pruning`` report's ``expansion-pruning/``. Each is published
+as a sibling of the main folder (``docs/results/expansion-pruning``) with the same ``runs.csv``, and
+the main page's links to it are rewritten to point there. CSV tables a report writes next to a page
+(``*.csv``) are published with it.
 """
 
 from __future__ import annotations
@@ -29,11 +36,27 @@ DROPPED = ("path",)  # machine-specific
 SIGNIFICANT = 4
 
 
-def _folder_bytes(folder: Path, skip: Path | None = None) -> int:
-    if not folder.is_dir():
+def _folder_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def published_bytes(root: Path, skip: Path | None = None) -> int:
+    """Bytes of the publications under ``root``: its sub-folders holding a ``summary.md`` (``skip`` left out).
+
+    Anything else beside them (``/tmp``'s other files, say) is not a publication and does not count.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> root = pathlib.Path(tempfile.mkdtemp()); (root / "a").mkdir(); (root / "junk").mkdir()
+    >>> _ = (root / "a" / "summary.md").write_text("# a"); _ = (root / "junk" / "x").write_text("12345")
+    >>> published_bytes(root), published_bytes(root, skip=root / "a")
+    (3, 0)
+    """
+    if not root.is_dir():
         return 0
-    files = (p for p in folder.rglob("*") if p.is_file())
-    return sum(p.stat().st_size for p in files if skip is None or skip not in p.parents)
+    pages = [p for p in root.iterdir() if p.is_dir() and (p / "summary.md").is_file() and p != skip]
+    return sum(_folder_bytes(p) for p in pages)
 
 
 def compact_runs(runs: pd.DataFrame) -> bytes:
@@ -100,17 +123,55 @@ def publish(report: str | Path, runs: pd.DataFrame, dest: str | Path) -> Path:
     report, dest = Path(report), Path(dest)
     if not (report / "summary.md").is_file():
         raise DataError(f"no summary.md in {report}; expected a written report")
-    files = {"summary.md": (report / "summary.md").read_bytes(), "runs.csv": compact_runs(runs)}
-    files |= {p.name: small_png(p) for p in sorted(report.glob("*.png"))}
+    pages = _pages(report, dest, compact_runs(runs))
     root = dest.parent
-    total = _folder_bytes(root, skip=dest) + sum(len(b) for b in files.values())
+    replaced = sum(published_bytes(root) - published_bytes(root, skip=folder) for folder in pages)
+    new = sum(len(b) for files in pages.values() for b in files.values())
+    total = published_bytes(root) - replaced + new
     if total > MAX_PUBLISHED_BYTES:
         raise DataError(
             f"publication refused: {root} would hold {total / 1e6:.1f} MB; expected at most "
             f"{MAX_PUBLISHED_BYTES / 1e6:g} MB"
         )
     root.mkdir(parents=True, exist_ok=True)
-    staged = Path(tempfile.mkdtemp(dir=root, prefix=f".{dest.name}.new."))
+    for folder, files in pages.items():
+        _place(files, folder)
+    return dest
+
+
+def sub_pages(report: Path) -> list[Path]:
+    """The folders of ``report`` holding a ``summary.md`` of their own (sub-pages), sorted."""
+    return sorted(p for p in report.iterdir() if p.is_dir() and (p / "summary.md").is_file())
+
+
+def _page_files(folder: Path, runs_csv: bytes) -> dict[str, bytes]:
+    """A page's files: its summary, the runs' CSV, the CSV tables it wrote, its (small) figures."""
+    files = {"summary.md": (folder / "summary.md").read_bytes(), "runs.csv": runs_csv}
+    files |= {p.name: p.read_bytes() for p in sorted(folder.glob("*.csv")) if p.name != "runs.csv"}
+    return files | {p.name: small_png(p) for p in sorted(folder.glob("*.png"))}
+
+
+def _pages(report: Path, dest: Path, runs_csv: bytes) -> dict[Path, dict[str, bytes]]:
+    """Published folder → its files: the main page at ``dest``, each sub-page beside it.
+
+    Links of the main page to a sub-page (``](name/...``) are rewritten to its place (``](../name/...``).
+    """
+    pages = {dest: _page_files(report, runs_csv)}
+    for sub in sub_pages(report):
+        if sub.name == dest.name:
+            raise DataError(
+                f"cannot publish to {dest}: the report's sub-page {sub.name!r} goes to a sibling folder "
+                "of that name; expected another destination"
+            )
+        pages[dest.parent / sub.name] = _page_files(sub, runs_csv)
+        main = pages[dest]["summary.md"]
+        pages[dest]["summary.md"] = main.replace(f"]({sub.name}/".encode(), f"](../{sub.name}/".encode())
+    return pages
+
+
+def _place(files: dict[str, bytes], dest: Path) -> None:
+    """Write ``files`` into a folder staged beside ``dest`` and swap it in."""
+    staged = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.new."))
     try:
         staged.chmod(0o755)  # a normal folder once in place (mkdtemp makes it private)
         for name, data in files.items():
@@ -119,13 +180,25 @@ def publish(report: str | Path, runs: pd.DataFrame, dest: str | Path) -> Path:
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)
         raise
-    return dest
+
+
+def without_folder(text: str, results: str | Path) -> str:
+    """``text`` with the results folder's path (machine-specific) shortened to its name.
+
+    Examples
+    --------
+    >>> without_folder("Results folder: `/home/me/runs`, 3 runs", "/home/me/runs")
+    'Results folder: `runs`, 3 runs'
+    """
+    folder = str(results)
+    return text.replace(f"`{folder}`", f"`{Path(folder).name or folder}`")
 
 
 def publish_report(results: str | Path, dest: str | Path, *, study: str | None = None) -> Path:
     """Write the report of ``results`` (one ``study`` or all) in a fresh folder and :func:`publish` it."""
     with tempfile.TemporaryDirectory(prefix="sparsernn-report-") as tmp:
         summary = write_report(results, Path(tmp), study=study)
+        summary.write_text(without_folder(summary.read_text(), Path(results)))
         runs = load(results)
         if study is not None:
             runs = runs[runs["study"] == study]

@@ -14,6 +14,12 @@ values to sweep, addressed by dotted paths::
       train.lr: [0.001, 0.01]
 
 expands to the cartesian product of the sweep values times the seeds (here 2 × 2 × 2 = 8 runs).
+The key ``data`` alone sweeps whole data sections (several datasets, each with its own options;
+each entry's keys replace those of the recipe's ``data``). The key ``cases`` sweeps settings that go
+together: each entry maps sweep keys to values, all applied to the same runs (a zipped sweep), e.g.
+``cases: [{data: {name: mnist1d}, train.epochs: 30}, {data: {name: fashion_mnist}, train.epochs: 15}]``
+gives each dataset its own epochs. Several such groups are named ``cases.<label>`` (``cases.data``,
+``cases.cell``); the sweep is the product of the groups.
 Every expanded config is validated before anything runs (sections, protocol parameters, dataset name
 and options, noise settings), so a typo fails at once with the field name.
 
@@ -54,7 +60,7 @@ from sparsernn.studies.config import (
 )
 from sparsernn.studies.overrides import apply_overrides
 from sparsernn.studies.protocols.robustness import check_robustness
-from sparsernn.studies.registry import parse_params
+from sparsernn.studies.registry import get_protocol, parse_params
 from sparsernn.studies.safe_yaml import MAX_RECIPE_BYTES, load_yaml
 
 MAX_RUNS = 100_000  # runs one recipe may expand to (sweep values × seeds); split bigger studies
@@ -141,9 +147,24 @@ def parse_recipe(raw: object, *, source: str = "recipe", overrides: Iterable[str
 
 def _set_path(tree: dict[str, Any], dotted: str, value: Any, source: str) -> None:
     head, *rest = dotted.split(".")
+    if head == "cases":  # settings that go together, applied to the same runs
+        if not isinstance(value, dict) or not value or any(str(k).split(".")[0] == "cases" for k in value):
+            raise ConfigError(
+                f"{source}: sweep key {dotted!r} takes mappings of sweep keys to values "
+                f"(e.g. {{data: {{name: mnist1d}}, train.epochs: 30}}), got {value!r}"
+            )
+        for key, item in value.items():
+            _set_path(tree, str(key), item, source)
+        return
+    if dotted == "data":  # whole data sections (several datasets, each with its own options) over the base
+        if not isinstance(value, dict):
+            raise ConfigError(f"{source}: sweep key 'data' takes data sections (mappings), got {value!r}")
+        tree["data"] = {**tree["data"], **copy.deepcopy(value)}
+        return
     if head not in ("data", "model", "train", "params") or not rest:
         raise ConfigError(
-            f"{source}: sweep key {dotted!r} must start with data., model., train. or params. and name a field"
+            f"{source}: sweep key {dotted!r} must start with data., model., train. or params. and name a field "
+            "(or be data: whole data sections)"
         )
     node = tree[head]
     for part in rest[:-1]:
@@ -172,11 +193,14 @@ def _check_data(config: RunConfig, source: str, seen: dict[str, None]) -> None:
 def check_run(config: RunConfig, params: Section, *, source: str = "recipe") -> None:
     """What only the combination of sections can tell: the data can take the protocol's noise, etc."""
     robustness = getattr(params, "robustness", None)
-    if robustness is not None:
-        try:
+    check = get_protocol(config.protocol).check
+    try:
+        if robustness is not None:
             check_robustness(config, robustness)
-        except ConfigError as error:
-            raise ConfigError(f"{source}: {error}") from None
+        if check is not None:
+            check(config, params)
+    except ConfigError as error:
+        raise ConfigError(f"{source}: {error}") from None
 
 
 def expand(recipe: Recipe, *, source: str = "recipe") -> list[RunConfig]:

@@ -20,7 +20,8 @@ from sparsernn._registry import lookup, registry
 from sparsernn.errors import ConfigError
 from sparsernn.results import flatten
 from sparsernn.studies.config import RunConfig, Section, describe_validation_error
-from sparsernn.studies.protocols import darji_pruning, iterative, structure, train
+from sparsernn.studies.protocols import controlled, darji_pruning, iterative, structure, train
+from sparsernn.studies.reports import controlled as controlled_report
 from sparsernn.studies.reports import darji_pruning as darji_pruning_report
 from sparsernn.studies.reports import iterative as iterative_report
 from sparsernn.studies.reports import structure as structure_report
@@ -28,12 +29,18 @@ from sparsernn.studies.reports import structure as structure_report
 
 @dataclass(frozen=True)
 class Protocol:
-    """One kind of run: its parameter model, its run function and its reporter."""
+    """One kind of run: its parameter model, its run function and its reporter.
+
+    ``check(config, params)``, if given, raises a :class:`ConfigError` for what only the whole run
+    config can tell (e.g. data without the validation split the protocol needs); recipes call it
+    before the first run starts.
+    """
 
     name: str
     params: type[Section]
     run: Callable[..., dict[str, Any]]
     report: Callable[..., list[str]] | None = None
+    check: Callable[[RunConfig, Section], None] | None = None
 
 
 PROTOCOLS: Mapping[str, Protocol] = registry(
@@ -47,6 +54,13 @@ PROTOCOLS: Mapping[str, Protocol] = registry(
         ),
         "darji_structure": Protocol(
             "darji_structure", structure.StructureParams, structure.run, structure_report.report
+        ),
+        "controlled_pruning": Protocol(
+            "controlled_pruning",
+            controlled.ControlledParams,
+            controlled.run,
+            controlled_report.report,
+            check=controlled.check_config,
         ),
     }
 )

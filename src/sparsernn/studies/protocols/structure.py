@@ -17,7 +17,11 @@ networks exactly). A line's reference result is logged as ``phase="reference"`` 
 
 Engines: ``"packed"`` (default) trains the run's models together with :func:`sparsernn.train.many.fit_many`
 (the same training as one by one, to rounding); ``"modules"`` trains them one by one with
-:func:`sparsernn.train.fit` on the fused per-layer modules (the straightforward reference).
+:func:`sparsernn.train.fit` on the fused per-layer modules (the straightforward reference). The
+packed engine runs its waves in a compiled kernel where a C compiler is available
+(:mod:`sparsernn.nn.wavefront_native`, 3 to 5 times faster than its torch operations), else in torch
+operations (``SPARSERNN_WAVEFRONT_KERNEL=0`` forces them); the two agree to float rounding, not bit
+for bit, so a rerun on a machine without a compiler reproduces a run to rounding only.
 ``length_bucketing`` batches strings of similar length: faster, NOT the protocol's batches.
 
 Logged metrics, per graph (index ``graph``): ``phase="features"`` (the graph's features),

@@ -9,7 +9,8 @@ import pandas as pd
 
 from sparsernn import prune
 from sparsernn.plots.pruning import plot_pruned_accuracy, plot_recovery_curves
-from sparsernn.studies.reports.pruning_ranges import level_ranges, recovery_ranges
+from sparsernn.studies.headline import headline
+from sparsernn.studies.reports.pruning_ranges import level_ranges, recovery_ranges, thesis_section
 from sparsernn.studies.tables import STATS, markdown_table, seed_stats, sweep_labels
 
 
@@ -114,10 +115,12 @@ def _against_thesis(
         f"Each seed against its own base model, tolerance {points}; `inside`: the thesis' level lies in "
         "our range over seeds (the thesis trained one model per cell).",
         "",
-        *markdown_table(level_ranges(runs, kinds)),
+        *headline(markdown_table(level_ranges(runs, kinds, tolerance))),
         "",
         "Recovery epochs per seed, `min–max` (`-`: never recovered):",
         "",
         *markdown_table(recovery_ranges(runs, metrics, tolerance)),
+        "",
+        *thesis_section(sorted(map(str, runs["model.cell"].dropna().unique()))),
     ]
     return lines

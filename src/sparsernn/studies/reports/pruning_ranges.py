@@ -14,16 +14,27 @@ from types import MappingProxyType
 import pandas as pd
 
 from sparsernn import prune
-
-#: The thesis' pruning levels (H. Darji, *Investigating Sparsity in Recurrent Neural Networks*, Univ. Passau
-#: 2021, pruning chapter; values as issue 16 quotes them): safe "both" levels, and recovery up to 90 % for
-#: every cell and kind, from 100 % hh for LSTM and GRU. ``(cell, measure, kind) -> sparsity``.
-THESIS_LEVELS: Mapping[tuple[str, str, str], float] = MappingProxyType(
-    {("rnn_tanh", "safe", "both"): 0.8, ("rnn_relu", "safe", "both"): 0.7}
-    | {("lstm", "safe", "both"): 0.6, ("gru", "safe", "both"): 0.8}
-    | {(c, "recovers", k): 0.9 for c in ("rnn_tanh", "rnn_relu", "lstm", "gru") for k in ("both", "ih", "hh")}
-    | {("lstm", "recovers", "hh"): 1.0, ("gru", "recovers", "hh"): 1.0}
+from sparsernn.studies.reports.thesis_pruning import (
+    CELLS,
+    KINDS,
+    SOURCE,
+    TOLERANCE,
+    thesis_pruned_table,
+    thesis_recovers,
+    thesis_recovery_table,
+    thesis_safe,
 )
+from sparsernn.studies.tables import markdown_table
+
+#: The thesis' own levels at a tolerance of 1 point (derived from its published per-level accuracies:
+#: :mod:`sparsernn.studies.reports.thesis_pruning`, which cites the files and commits), as
+#: ``(cell, measure, kind) -> sparsity``. Safe: rnn_tanh 70/70/60 % (both/ih/hh), rnn_relu 60/70/70 %,
+#: lstm 60/70/80 %, gru 80/80/70 %; recovered: 90 % for every cell and kind, 100 % hh for LSTM and GRU.
+THESIS_LEVELS: Mapping[tuple[str, str, str], float | None] = MappingProxyType(
+    {(c, "safe", k): thesis_safe(c, k) for c in CELLS for k in KINDS}
+    | {(c, "recovers", k): thesis_recovers(c, k) for c in CELLS for k in KINDS}
+)
+NOT_PUBLISHED = "not published"
 COLUMNS = {"safe": "safe_sparsity_{}", "recovers": "recovered_sparsity_{}"}
 
 
@@ -36,10 +47,25 @@ def _span(values: pd.Series) -> str:
     return f"{low:g}%" if low == high else f"{low:g}–{high:g}%"
 
 
-def level_ranges(runs: pd.DataFrame, kinds: list[str]) -> pd.DataFrame:
+def _thesis_level(cell: str, measure: str, kind: str, tolerance: float) -> float | None:
+    """The thesis' level at ``tolerance`` (safe: from its per-level accuracies; recovers: 1 point only)."""
+    if measure == "safe":
+        return thesis_safe(cell, kind, tolerance)
+    return thesis_recovers(cell, kind) if abs(tolerance - TOLERANCE) < 1e-12 else None
+
+
+def _inside(ours: pd.Series, thesis: float | None) -> str:
+    if thesis is None or ours.dropna().empty:
+        return "-"
+    return "yes" if ours.min() - 1e-9 <= thesis <= ours.max() + 1e-9 else "no"
+
+
+def level_ranges(runs: pd.DataFrame, kinds: list[str], tolerance: float = TOLERANCE) -> pd.DataFrame:
     """Per cell, kind and measure: our range over seeds, the thesis' level, and whether it lies inside.
 
     ``runs`` has ``model.cell`` and the summaries ``safe_sparsity_<kind>``, ``recovered_sparsity_<kind>``.
+    The thesis' level is derived at the same ``tolerance`` (its recovered level only at 1 point, the
+    tolerance its published recovery epochs were read with); "not published" where it has none.
 
     Examples
     --------
@@ -52,19 +78,43 @@ def level_ranges(runs: pd.DataFrame, kinds: list[str]) -> pd.DataFrame:
     for cell, mine in runs.groupby("model.cell", sort=True):
         for kind in kinds:
             for measure, column in COLUMNS.items():
-                ours = (
-                    mine[column.format(kind)].astype(float) if column.format(kind) in mine else pd.Series([])
-                )
-                thesis = THESIS_LEVELS.get((str(cell), measure, kind))
-                inside = "-" if thesis is None or ours.dropna().empty else "no"
-                if inside == "no" and ours.min() - 1e-9 <= thesis <= ours.max() + 1e-9:
-                    inside = "yes"
+                name = column.format(kind)
+                ours = mine[name].astype(float) if name in mine else pd.Series([], dtype=float)
+                thesis = _thesis_level(str(cell), measure, kind, tolerance)
                 rows.append(
                     {"cell": cell, "kind": kind, "measure": measure, "seeds": int(ours.notna().sum())}
-                    | {"ours (seeds)": _span(ours), "thesis": "-" if thesis is None else f"{100 * thesis:g}%"}
-                    | {"inside": inside}
+                    | {"ours (seeds)": _span(ours)}
+                    | {"thesis": NOT_PUBLISHED if thesis is None else f"{100 * thesis:g}%"}
+                    | {"inside": _inside(ours, thesis)}
                 )
     return pd.DataFrame(rows)
+
+
+def thesis_section(cells: list[str]) -> list[str]:
+    """Markdown: the thesis' published accuracy right after pruning and recovery epochs, for ``cells``.
+
+    Examples
+    --------
+    >>> thesis_section(["gru"])[0]
+    "### The thesis' own numbers (one model per cell)"
+    >>> thesis_section(["custom"])
+    []
+    """
+    pruned, epochs = thesis_pruned_table(cells), thesis_recovery_table(cells)
+    if pruned.empty:
+        return []
+    return [
+        "### The thesis' own numbers (one model per cell)",
+        "",
+        f"Test accuracy right after pruning (epoch 0) and its base model's; source: {SOURCE}.",
+        "",
+        *markdown_table(pruned),
+        "",
+        "Its recovery epochs (first epoch within 1 point of its base model; `-`: never in 10 epochs):",
+        "",
+        *markdown_table(epochs),
+        "",
+    ]
 
 
 def recovery_ranges(runs: pd.DataFrame, metrics: pd.DataFrame, tolerance: float) -> pd.DataFrame:

@@ -21,7 +21,12 @@ from sparsernn.plots.structure import (
     plot_predicted_vs_measured,
     plot_r2_bars,
 )
+from sparsernn.results import flatten
+from sparsernn.studies.headline import headline
 from sparsernn.studies.protocols.graph_families import SPECTRAL_NAMES
+from sparsernn.studies.protocols.structure import StructureParams
+from sparsernn.studies.reports.companions import with_companion
+from sparsernn.studies.reports.coverage import coverage_section, missing_pairs
 from sparsernn.studies.reports.paired import paired_section, r2_ceiling_note, reference_table, seed_zero
 from sparsernn.studies.reports.regression import (
     importances,
@@ -34,6 +39,7 @@ from sparsernn.studies.reports.seeds import auc_table, seed_table
 from sparsernn.studies.tables import markdown_table, seed_stats
 
 MIN_ROWS = 20  # fewer models per cell: no regression
+DEFAULTS = flatten({"params": StructureParams().model_dump(mode="json")})  # for runs that left them out
 ORIGINAL_CORRELATES = ("source_nodes", "closeness_var", "nodes_betweenness_var")
 SEED_NOTE = (
     "The same graphs trained with several seeds. ICC(1) = between-graph variance / total variance "
@@ -93,6 +99,8 @@ def _accuracy_section(table: pd.DataFrame, out: Path, study: str) -> list[str]:
 
 
 def _correlation_section(table: pd.DataFrame, cells: list[str], features: list[str], out: Path, study: str):
+    if not features:  # a partial store of one or two models: nothing varies yet
+        return {}, ["(Correlations need models whose graph features vary: not yet.)", ""]
     pearson = {cell: pearson_table(table[table["cell"] == cell], features) for cell in cells}
     heat = pd.DataFrame({cell: t.set_index("feature")["r"] for cell, t in pearson.items()}).reindex(features)
     path = plot_correlation_heatmap(heat, out / f"structure_correlation_{study}.png")
@@ -192,7 +200,7 @@ def _claims(table: pd.DataFrame, pearson: dict, results: dict) -> list[str]:
             f"- Original: WS-based networks beat BA-based ones for every cell. Here: WS better for "
             f"{len(better)} of {len(means)} cells ({', '.join(better) or 'none'})."
         )
-    if results:
+    if len(results) > 1:  # "most predictable" needs at least two cells to compare
         rf = {c: r["original"]["random_forest"].r2 for c, r in results.items()}
         best = max(rf, key=rf.get)
         shown = ", ".join(f"{c} {v:.2f}" for c, v in rf.items())
@@ -222,13 +230,19 @@ def _with_seed_and_reference(table: pd.DataFrame, runs: pd.DataFrame, metrics: p
     return table.merge(reference_table(metrics), on=["run", "graph"], how="left")
 
 
+def _seeded_graph_table(runs: pd.DataFrame, metrics: pd.DataFrame) -> pd.DataFrame:
+    """:func:`graph_table` with each model's seed and reference accuracy (for a companion study's runs)."""
+    table = graph_table(runs, metrics)
+    return table if table.empty else _with_seed_and_reference(table, runs, metrics)
+
+
 def _seed_section(table: pd.DataFrame, features: list[str]) -> list[str]:
     noise = seed_table(table)
     aucs = auc_table(seed_zero(table), features)
     lines = []
     if not noise.empty:
         lines += ["### Seed noise: how much of accuracy can structure explain?", "", SEED_NOTE, ""]
-        lines += [*markdown_table(noise), ""]
+        lines += [*headline(markdown_table(noise)), ""]
         lines += [
             f"- {row['cell']}: {r2_ceiling_note(row['ceiling R² (1 run)'])}." for _, row in noise.iterrows()
         ]
@@ -249,21 +263,30 @@ def report(runs: pd.DataFrame, metrics: pd.DataFrame, out: Path) -> list[str]:
 
     With several seeds of the same graphs, the seed-noise section uses every model and the other
     sections the lowest seed of each graph; with reference results, the paired section compares them.
+    A study with a companion (:mod:`~sparsernn.studies.reports.companions`) gets the seeds it does not
+    train from the companion's runs in the same results folder.
     """
     table = graph_table(runs, metrics)
     if table.empty:
-        return ["No trained models in this study yet.", ""]
-    everything = _with_seed_and_reference(table, runs, metrics)
-    table = seed_zero(everything)
+        return ["", "No trained models in this study yet.", ""]
     study = str(runs["study"].iloc[0])
+    everything, note = with_companion(
+        study, runs, _with_seed_and_reference(table, runs, metrics), _seeded_graph_table, defaults=DEFAULTS
+    )
+    table = seed_zero(everything)
     cells = sorted(table["cell"].unique())
     features = _features(table)
+    covered, coverage = coverage_section(table, runs)
     lines = [
+        "",  # after the overview table of the runs: a new paragraph
         f"{len(table)} trained models, {table['family'].nunique()} graph families, {len(cells)} cells.",
         "",
+        *headline(covered[:1]),
+        *covered[1:],
+        *note,
     ]
     lines += _accuracy_section(table, out, study)
-    lines += paired_section(table, [f for f in features if f in PROPERTY_NAMES])
+    lines += paired_section(table, [f for f in features if f in PROPERTY_NAMES], missing_pairs(coverage))
     pearson, section = _correlation_section(table, cells, features, out, study)
     lines += section
     results = _regressions(table, cells, features)

@@ -1,0 +1,244 @@
+"""The jobs of the ``controlled_pruning`` protocol: one pruning path per criterion, one sparse-from-scratch
+training per (init, density).
+
+Every job is self-contained (the base state dict, the config, the params and a job seed derived from
+the run's seed and the job's name), so it runs the same in this process or in a worker: it reseeds
+the training shuffle with its own seed and never reads state another job changed. Results are
+therefore independent of the number of workers. In this process the jobs share the parent's
+:class:`Shared` data; a worker builds its own from the config (same seed, same data).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from sparsernn import prune
+from sparsernn._seed import torch_seeded
+from sparsernn.data import collate, splits
+from sparsernn.errors import ConfigError
+from sparsernn.nn import SequenceClassifier
+from sparsernn.studies.config import RunConfig, Section
+from sparsernn.studies.protocols.common import Loaders, make_loaders, make_model, optimizer_for, train
+from sparsernn.studies.protocols.iterative import _log_expansion
+from sparsernn.studies.protocols.pruning import prune_masks
+from sparsernn.studies.protocols.robustness import noisy_test_sets
+from sparsernn.studies.recorder import Recorder
+from sparsernn.train import evaluate, fit
+
+#: Sparse-from-scratch wirings by name (:mod:`sparsernn.prune.init`).
+SCRATCH_INITS: dict[str, Callable[..., dict[str, torch.Tensor]]] = {
+    "expander": prune.expander_masks,
+    "erdos_renyi": prune.erdos_renyi_masks,
+}
+#: Criteria that split one global budget across matrices, whatever the recipe's scope.
+GLOBAL_ONLY = frozenset({"ramanujan_guard"})
+
+
+@dataclass(frozen=True)
+class Shared:
+    """The data of one run: loaders (shuffled training, fixed-order test), validation batches, noisy tests."""
+
+    loaders: Loaders
+    val: DataLoader
+    noisy: dict[float, Any]
+
+
+def make_shared(config: RunConfig, params: Section) -> Shared:
+    """Build the run's data (as :func:`~sparsernn.studies.protocols.common.make_loaders`) with its validation split."""
+    loaders = make_loaders(config)
+    val = splits(loaders.splits).val
+    if val is None or len(val) == 0:
+        raise ConfigError(
+            f"dataset {config.data.name!r} was built without a validation split; "
+            "expected data.options.n_val or val_fraction > 0"
+        )
+    robustness = getattr(params, "robustness", None)
+    noisy = noisy_test_sets(config, robustness, loaders.test) if robustness else {}
+    batches = DataLoader(val, batch_size=config.data.eval_batch_size, collate_fn=collate)
+    return Shared(loaders, batches, noisy)
+
+
+def job_seed(seed: int, name: str) -> int:
+    """A 32-bit seed of the job called ``name`` in the run of ``seed`` (``numpy.random.SeedSequence``).
+
+    Examples
+    --------
+    >>> job_seed(0, "path:magnitude") == job_seed(0, "path:magnitude") != job_seed(0, "path:random")
+    True
+    """
+    return int(np.random.SeedSequence([int(seed), *name.encode()]).generate_state(1)[0])
+
+
+@dataclass(frozen=True)
+class PathJob:
+    """Iterative pruning of the base model by ``criterion`` through ``params.densities`` (below 1.0)."""
+
+    config: RunConfig
+    params: Any  # ControlledParams (not imported: the protocol module imports this one)
+    base_state: dict[str, torch.Tensor]
+    criterion: str
+    seed: int
+    progress: bool = False
+
+
+@dataclass(frozen=True)
+class ScratchJob:
+    """A model born sparse: masks of ``density`` drawn by ``init``, trained with the masks fixed."""
+
+    config: RunConfig
+    params: Any
+    init: str
+    density: float
+    seed: int
+    progress: bool = False
+
+
+def scope_of(criterion: str, scope: str) -> str:
+    """The scope a criterion prunes with: the recipe's, except ``global`` for :data:`GLOBAL_ONLY` criteria.
+
+    Examples
+    --------
+    >>> scope_of("random", "layer"), scope_of("ramanujan_guard", "layer")
+    ('layer', 'global')
+    """
+    return "global" if criterion in GLOBAL_ONLY else scope
+
+
+def log_level(
+    model: SequenceClassifier,
+    shared: Shared,
+    params: Any,
+    recorder: Recorder,
+    *,
+    path: str,
+    level: float,
+    pruned: dict[str, float] | None = None,
+) -> float:
+    """Log one level of a path (accuracies, density, noisy accuracies, expansion); return val accuracy.
+
+    ``pruned`` holds the accuracies right after pruning; None (the dense level) means the same as after.
+    """
+    now = {
+        "val_accuracy": evaluate(model, shared.val)["accuracy"],
+        "test_accuracy": evaluate(model, shared.loaders.test)["accuracy"],
+    }
+    before = pruned or now
+    values = {
+        **now,
+        "val_accuracy_pruned": before["val_accuracy"],
+        "test_accuracy_pruned": before["test_accuracy"],
+        "density": model.rnn.density(),
+    }
+    recorder.log(values, phase="level", path=path, level=level)
+    for noise, batches in shared.noisy.items():
+        accuracy = evaluate(model, batches)["accuracy"]
+        recorder.log({"accuracy": accuracy}, phase="noisy", path=path, level=level, noise=noise)
+    log_expansion(model, params, recorder, path=path, level=level)
+    return now["val_accuracy"]
+
+
+def log_expansion(
+    model: SequenceClassifier, params: Any, recorder: Recorder, *, path: str, level: float
+) -> None:
+    """Expansion rows of every layer view, exactly as the ``iterative_pruning`` protocol logs them, plus ``path``."""
+    rows = Recorder()
+    _log_expansion(model, params, level, rows)
+    recorder.merge([{**row, "path": path} for row in rows.rows])
+
+
+def _load_base(job: PathJob, loaders: Loaders) -> SequenceClassifier:
+    with torch_seeded(job.config.seed):  # initial weights are overwritten by the base state
+        model = make_model(job.config, loaders.splits)
+    model.load_state_dict(job.base_state)
+    return model
+
+
+def run_path(job: PathJob, shared: Shared | None = None) -> list[dict[str, Any]]:
+    """Prune level by level (each: prune, evaluate, fine-tune with frozen masks, log); return the rows.
+
+    The dense level (q = 1.0) is the parent's: it is the same for every path and not logged here.
+    """
+    config, params = job.config, job.params
+    shared = shared or make_shared(config, params)
+    shared.loaders.train.generator.manual_seed(job.seed)  # this job's own training shuffle
+    recorder = Recorder(progress=job.progress)
+    model = _load_base(job, shared.loaders)
+    scope = scope_of(job.criterion, params.scope)
+    with torch_seeded(job.seed):  # dropout, if any
+        for q in (q for q in params.densities if q < 1.0):
+            masks = prune_masks(
+                model, 1.0 - q, criterion=job.criterion, weights=params.weights, scope=scope, seed=job.seed
+            )
+            prune.apply(model, masks)
+            pruned = {
+                "val_accuracy": evaluate(model, shared.val)["accuracy"],
+                "test_accuracy": evaluate(model, shared.loaders.test)["accuracy"],
+            }
+            if params.finetune_epochs:
+                train(config, model, shared.loaders, recorder, epochs=params.finetune_epochs)
+            log_level(model, shared, params, recorder, path=job.criterion, level=q, pruned=pruned)
+    return recorder.rows
+
+
+def scratch_model(job: ScratchJob, shared: Shared) -> SequenceClassifier:
+    """The run's model (built with the run's seed) with masks of ``job.density`` drawn by ``job.init``."""
+    with torch_seeded(job.config.seed):
+        model = make_model(job.config, shared.loaders.splits)
+    draw = SCRATCH_INITS[job.init]
+    prune.apply(model, draw(model, job.density, weights=job.params.weights, seed=job.seed))
+    return model
+
+
+def train_scratch(job: ScratchJob, shared: Shared) -> tuple[SequenceClassifier, list[float]]:
+    """Train the scratch model with its masks fixed; return it and its validation accuracy per epoch."""
+    model = scratch_model(job, shared)
+    scratch = job.params.scratch
+    epochs = job.config.train.epochs if scratch.epochs is None else scratch.epochs
+    history: list[float] = []
+
+    def validate(epoch: int, metrics: dict[str, Any]) -> bool:
+        history.append(evaluate(model, shared.val)["accuracy"])
+        return False
+
+    shared.loaders.train.generator.manual_seed(job.seed)
+    with torch_seeded(job.seed):
+        fit(
+            model,
+            shared.loaders.train,
+            optimizer_for(job.config, model),
+            epochs=epochs,
+            clip=job.config.train.clip,
+            callbacks=[validate],
+            progress=job.progress,
+            desc=f"scratch:{job.init}",
+        )
+    return model, history
+
+
+def run_scratch(job: ScratchJob, shared: Shared | None = None) -> list[dict[str, Any]]:
+    """Train one sparse-from-scratch model and log its final accuracies and expansion; return the rows."""
+    shared = shared or make_shared(job.config, job.params)
+    model, history = train_scratch(job, shared)
+    recorder = Recorder()
+    values = {
+        "val_accuracy": history[-1] if history else evaluate(model, shared.val)["accuracy"],
+        "test_accuracy": evaluate(model, shared.loaders.test)["accuracy"],
+        "density": model.rnn.density(),
+        "best_val_accuracy": max(history) if history else float("nan"),
+    }
+    recorder.log(values, phase="scratch", init=job.init, level=job.density)
+    log_expansion(model, job.params, recorder, path=f"scratch:{job.init}", level=job.density)
+    return recorder.rows
+
+
+def run_job(job: PathJob | ScratchJob, shared: Shared | None = None) -> list[dict[str, Any]]:
+    """Run one job (a module-level function, so a worker process can call it); return its rows."""
+    if isinstance(job, PathJob):
+        return run_path(job, shared)
+    return run_scratch(job, shared)

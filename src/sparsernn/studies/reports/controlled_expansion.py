@@ -1,0 +1,209 @@
+"""Tables of the expansion-pruning page of the ``controlled_pruning`` report (design section 11).
+
+Criteria are compared at equal density on the paths of one run (same dense base, same seed): test
+accuracy at each q as mean ± 95 % Student-t interval over seeds, clipped to [0, 1]; the highest
+sparsity whose *validation* accuracy stays within one point of dense (reported with its test
+accuracy); paired differences against magnitude, seed by seed, a criterion "beats magnitude" only
+where the t-interval of the paired difference excludes zero in its favour. Sparse-from-scratch
+trainings (expander and Erdős–Rényi masks) are compared with the magnitude path at the same q.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from sparsernn.prune.stopping import PathKey, PruningPath
+from sparsernn.studies.tables import seed_stats
+
+WITHIN = 1.0  # points of validation accuracy below dense that still count as "as accurate as dense"
+BASE = "magnitude"
+
+
+def accuracy_stats(frame: pd.DataFrame, by: list[str], value: str = "value") -> pd.DataFrame:
+    """:func:`~sparsernn.studies.tables.seed_stats` of an accuracy, the 95 % interval clipped to [0, 1].
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"c": ["a"] * 3, "value": [0.99, 1.0, 0.97]})
+    >>> row = accuracy_stats(frame, ["c"]).iloc[0]
+    >>> round(float(row["mean"]), 3), float(row["ci95_high"]), round(float(row["ci95_low"]), 3)
+    (0.987, 1.0, 0.949)
+    """
+    stats = seed_stats(frame, by, value)
+    return stats.assign(
+        ci95_low=stats["ci95_low"].clip(0.0, 1.0), ci95_high=stats["ci95_high"].clip(0.0, 1.0)
+    )
+
+
+def long_accuracy(paths: Mapping[str, Mapping[PathKey, PruningPath]]) -> pd.DataFrame:
+    """One row per criterion × path × level: ``dataset, cell, seed, criterion, q, val, test``.
+
+    Examples
+    --------
+    >>> path = PruningPath((1.0, 0.5), (0.9, 0.85), (0.88, 0.8))
+    >>> long_accuracy({"random": {PathKey("x", "gru", 0): path}})[["criterion", "q", "test"]].to_dict("records")
+    [{'criterion': 'random', 'q': 1.0, 'test': 0.88}, {'criterion': 'random', 'q': 0.5, 'test': 0.8}]
+    """
+    rows = [
+        {**key._asdict(), "criterion": criterion, "q": q, "val": v, "test": t}
+        for criterion, mine in paths.items()
+        for key, path in mine.items()
+        for q, v, t in zip(path.levels, path.val_acc, path.test_acc, strict=True)
+    ]
+    return pd.DataFrame(rows, columns=["dataset", "cell", "seed", "criterion", "q", "val", "test"])
+
+
+def accuracy_table(long: pd.DataFrame) -> pd.DataFrame:
+    """Test accuracy per dataset × cell × criterion × q: mean, std, n and the clipped 95 % interval."""
+    return accuracy_stats(long, ["dataset", "cell", "criterion", "q"], "test")
+
+
+def within_dense(path: PruningPath, points: float = WITHIN) -> int:
+    """Index of the sparsest level whose validation accuracy is within ``points`` of dense.
+
+    The choice reads validation accuracy only; the dense level qualifies at least.
+
+    Examples
+    --------
+    >>> path = PruningPath((1.0, 0.5, 0.2, 0.1), (0.90, 0.895, 0.85, 0.892), (0.9, 0.7, 0.9, 0.9))
+    >>> within_dense(path)
+    3
+    """
+    floor = path.val_acc[0] - points / 100
+    return max(i for i, a in enumerate(path.val_acc) if a >= floor - 1e-12)
+
+
+def within_table(paths: Mapping[str, Mapping[PathKey, PruningPath]]) -> pd.DataFrame:
+    """Per path: the highest sparsity within one point of dense (chosen on validation), its test accuracy."""
+    rows = []
+    for criterion, mine in paths.items():
+        for key, path in mine.items():
+            i = within_dense(path)
+            rows.append(
+                {**key._asdict(), "criterion": criterion, "sparsity": 1 - path.levels[i]}
+                | {"test": path.test_acc[i], "test_dense": path.test_acc[0]}
+            )
+    return pd.DataFrame(
+        rows, columns=["dataset", "cell", "seed", "criterion", "sparsity", "test", "test_dense"]
+    )
+
+
+def paired_stats(frame: pd.DataFrame, by: list[str], value: str, *, better: str = "beats") -> pd.DataFrame:
+    """Mean paired difference ``value`` per group, its 95 % t-interval and a verdict.
+
+    ``verdict`` is ``better`` when the interval lies above 0, "worse" below, "no difference" when it
+    includes 0 and "too few seeds" with one pair.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"g": ["a"] * 3 + ["b"] * 3, "d": [1.0, 1.2, 0.9, 0.5, -0.4, 0.1]})
+    >>> paired_stats(t, ["g"], "d")["verdict"].tolist()
+    ['beats', 'no difference']
+    """
+    stats = seed_stats(frame, by, value)
+    verdict = np.where(
+        stats["ci95_low"] > 0, better, np.where(stats["ci95_high"] < 0, "worse", "no difference")
+    )
+    return stats.assign(verdict=np.where(stats["n"] < 2, "too few seeds", verdict))
+
+
+def versus_magnitude(long: pd.DataFrame, value: str = "test") -> pd.DataFrame:
+    """Paired differences (criterion − magnitude, points of ``value`` accuracy) per dataset × cell × q."""
+    keys = ["dataset", "cell", "seed", "q"]
+    base = long[long["criterion"] == BASE][[*keys, value]].rename(columns={value: "base"})
+    others = long[long["criterion"] != BASE].merge(base, on=keys)
+    if others.empty:
+        return pd.DataFrame()
+    others = others.assign(diff=100 * (others[value] - others["base"]))
+    others = others[others["q"] < 1.0]  # the dense level is shared by every path
+    return paired_stats(others, ["dataset", "cell", "criterion", "q"], "diff", better="beats magnitude")
+
+
+def within_versus_magnitude(within: pd.DataFrame) -> pd.DataFrame:
+    """Paired differences of the sparsity reached within one point (criterion − magnitude, points)."""
+    keys = ["dataset", "cell", "seed"]
+    base = within[within["criterion"] == BASE][[*keys, "sparsity"]].rename(columns={"sparsity": "base"})
+    others = within[within["criterion"] != BASE].merge(base, on=keys)
+    if others.empty:
+        return pd.DataFrame()
+    others = others.assign(diff=100 * (others["sparsity"] - others["base"]))
+    return paired_stats(others, ["dataset", "cell", "criterion"], "diff", better="beats magnitude")
+
+
+def scratch_frame(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Final test accuracy of the from-scratch trainings: ``dataset, cell, seed, criterion, q, test``.
+
+    ``criterion`` is ``"scratch:<init>"``; ``metrics`` must hold the run key columns
+    (:func:`sparsernn.studies.reports.controlled_paths.with_run_keys`).
+    """
+    columns = ["dataset", "cell", "seed", "criterion", "q", "test"]
+    if "init" not in metrics.columns:
+        return pd.DataFrame(columns=columns)
+    rows = metrics[(metrics["phase"] == "scratch") & (metrics["name"] == "test_accuracy")]
+    return pd.DataFrame(
+        {
+            "dataset": rows["data.name"].astype(str),
+            "cell": rows["model.cell"].astype(str),
+            "seed": rows["seed"].astype(int),
+            "criterion": "scratch:" + rows["init"].astype(str),
+            "q": rows["level"].astype(float),
+            "test": rows["value"].astype(float),
+        },
+        columns=columns,
+    )
+
+
+def scratch_comparison(scratch: pd.DataFrame, long: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Accuracy of each scratch init and of the magnitude path at the scratch densities, and the paired
+    differences: expander − Erdős–Rényi, and each scratch init − pruned magnitude (points)."""
+    if scratch.empty:
+        return pd.DataFrame(), pd.DataFrame()
+    pruned = long[(long["criterion"] == BASE) & long["q"].isin(scratch["q"].unique())]
+    both = pd.concat([scratch, pruned[scratch.columns]], ignore_index=True)
+    stats = accuracy_stats(both, ["dataset", "cell", "q", "criterion"], "test")
+    wide = both.pivot_table(index=["dataset", "cell", "q", "seed"], columns="criterion", values="test")
+    pairs = []
+    for a, b in (
+        ("scratch:expander", "scratch:erdos_renyi"),
+        ("scratch:expander", BASE),
+        ("scratch:erdos_renyi", BASE),
+    ):
+        if a in wide and b in wide:
+            diff = (100 * (wide[a] - wide[b])).dropna().rename("diff").reset_index()
+            pairs.append(
+                diff.assign(comparison=f"{a.removeprefix('scratch:')} − {b.removeprefix('scratch:')}")
+            )
+    if not pairs:
+        return stats, pd.DataFrame()
+    diffs = paired_stats(
+        pd.concat(pairs, ignore_index=True),
+        ["dataset", "cell", "q", "comparison"],
+        "diff",
+        better="first better",
+    )
+    return stats, diffs
+
+
+def expansion_reading(diffs: pd.DataFrame, within: pd.DataFrame) -> list[str]:
+    """Plain-language sentences generated from the paired differences against magnitude."""
+    if diffs.empty:
+        return ["- Only magnitude pruning was recorded: nothing to compare against it."]
+    lines = []
+    for criterion, mine in diffs.groupby("criterion", sort=True):
+        beats, worse = mine[mine["verdict"] == "beats magnitude"], mine[mine["verdict"] == "worse"]
+        where = ", ".join(
+            f"{d}/{c} q={100 * q:g}%" for d, c, q in beats[["dataset", "cell", "q"]].itertuples(index=False)
+        )
+        lines.append(
+            f"- {criterion}: beats magnitude at {len(beats)} of {len(mine)} dataset × cell × q points"
+            f"{' (' + where + ')' if where else ''}, worse at {len(worse)}, no difference elsewhere."
+        )
+    for criterion, mine in within.groupby("criterion", sort=True):
+        lines.append(
+            f"- {criterion}: the sparsest level within one point of dense (validation) reaches "
+            f"{100 * mine['sparsity'].mean():.1f} % sparsity on average over {len(mine)} paths."
+        )
+    return lines
