@@ -7,6 +7,7 @@ import copy
 
 import pytest
 import torch
+from pydantic import ValidationError
 
 from sparsernn._seed import torch_seeded
 from sparsernn.errors import ConfigError
@@ -20,6 +21,7 @@ from sparsernn.studies.protocols.controlled_jobs import (
     make_shared,
     run_path,
     scratch_model,
+    split_path,
     train_scratch,
 )
 from sparsernn.studies.registry import parse_params
@@ -172,3 +174,19 @@ def test_a_sweep_over_whole_data_sections():
     bad = {**recipe, "sweep": {"data": [{"name": "mnist1d", "options": {"n_train": 100}}]}}
     with pytest.raises(ConfigError, match="validation split"):
         expand(parse_recipe(bad))
+
+
+def test_path_specs_name_a_scope():
+    params = ControlledParams(criteria=["magnitude", "magnitude@global", "ramanujan_guard"])
+    assert [split_path(c, params.scope) for c in params.criteria] == [
+        ("magnitude", "layer"),
+        ("magnitude", "global"),
+        ("ramanujan_guard", "global"),
+    ]
+    for bad, message in [
+        ("magnitude@row", "global or layer"),
+        ("ramanujan_guard@layer", "no layer scope"),
+        ("magnitud@global", "magnitud"),
+    ]:
+        with pytest.raises(ValidationError, match=message):
+            ControlledParams(criteria=[bad])

@@ -370,3 +370,18 @@ def test_paths_of_a_real_protocol_run(tmp_path, one_torch_thread):
             assert path.levels == (1.0, 0.5, 0.2) and path.views() == ("hh", "step")
             assert path.val_acc[-1] == pytest.approx(run[f"{criterion}_final_val_accuracy"])
             assert set(path.traces[("rnn.l0", "hh")]) == set(TRACES)
+
+
+def test_the_guard_is_also_paired_with_global_magnitude():
+    from sparsernn.studies.reports.controlled_expansion import versus_magnitude
+
+    rows = [
+        {"dataset": "d", "cell": "gru", "seed": s, "q": q, "criterion": c, "test": acc + 0.01 * s}
+        for s in range(3)
+        for q in (1.0, 0.5)
+        for c, acc in [("magnitude", 0.8), ("magnitude@global", 0.7), ("ramanujan_guard", 0.75)]
+    ]
+    diffs = versus_magnitude(pd.DataFrame(rows)).set_index("criterion")
+    assert round(float(diffs.loc["ramanujan_guard", "mean"]), 6) == -5.0
+    assert round(float(diffs.loc["ramanujan_guard vs magnitude@global", "mean"]), 6) == 5.0
+    assert round(float(diffs.loc["magnitude@global", "mean"]), 6) == -10.0

@@ -32,7 +32,7 @@ from sparsernn.nn import streaming_blocks as blocks
 SOURCE_FILE = Path(__file__).with_name("streaming_kernel.c")
 """The kernel's C source, shipped next to this module."""
 FLAGS = ("-O3", "-march=native", "-fopenmp-simd", "-fPIC", "-shared")
-"""Compiler flags; a compiler that refuses ``-march=native`` gets them without it."""
+"""Compiler flags; a compiler that refuses one gets them without ``-march=native`` (and other ``-m`` options)."""
 PLAN = 11
 LANES = 16
 """Samples the kernel's batched products carry side by side."""
@@ -137,19 +137,24 @@ def faster_layout(library: ctypes.CDLL, weight: torch.Tensor, keep: torch.Tensor
     return csr if faster else "dense"
 
 
-@functools.cache
-def _load(dtype: torch.dtype) -> ctypes.CDLL | None:
+def load_library(source_file: Path, flags: tuple[str, ...], defines: tuple[str, ...]) -> ctypes.CDLL | None:
+    """The C kernel in ``source_file`` built with ``flags`` (or, if that fails, without the
+    machine-specific ``-m`` options) and loaded; ``None`` without a source file or a working compiler."""
     try:
-        source = SOURCE_FILE.read_text()
+        source = source_file.read_text()
     except OSError:  # an installation without the source file: the torch path
         return None
-    path = _compile(source, FLAGS, _DEFINES[dtype]) or _compile(
-        source, tuple(f for f in FLAGS if f != "-march=native"), _DEFINES[dtype]
-    )
+    portable = tuple(f for f in flags if not f.startswith("-m"))
+    path = _compile(source, flags, defines) or _compile(source, portable, defines)
     try:
-        library = ctypes.CDLL(str(path)) if path else None
+        return ctypes.CDLL(str(path)) if path else None
     except OSError:
-        library = None
+        return None
+
+
+@functools.cache
+def _load(dtype: torch.dtype) -> ctypes.CDLL | None:
+    library = load_library(SOURCE_FILE, FLAGS, _DEFINES[dtype])
     if library is None:
         return None
     library.step.restype = ctypes.c_int

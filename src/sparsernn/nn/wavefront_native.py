@@ -37,7 +37,7 @@ import torch
 from torch import Tensor
 
 from sparsernn.nn.streaming_kernels import FLAGS as _BASE_FLAGS
-from sparsernn.nn.streaming_kernels import _compile
+from sparsernn.nn.streaming_kernels import load_library
 
 SOURCE_FILE = Path(__file__).with_name("wavefront_kernel.c")
 """The kernel's C source, shipped next to this module."""
@@ -47,7 +47,6 @@ CELL_CODES = {"rnn_tanh": 0, "rnn_relu": 1, "lstm": 2, "gru": 3}
 FLAGS = (*_BASE_FLAGS, "-mprefer-vector-width=512")
 """Compiler flags (those of the streaming kernel, full-width vectors); a compiler that refuses one
 gets the portable subset."""
-_PORTABLE = tuple(f for f in _BASE_FLAGS if f != "-march=native")
 _DEFINES = {torch.float32: ("-DREAL=float", "-DFAST_EXP"), torch.float64: ("-DREAL=double",)}
 _INT, _PTR, _I64 = ctypes.c_int, ctypes.c_void_p, ctypes.c_int64
 
@@ -81,15 +80,7 @@ def library(dtype: torch.dtype) -> ctypes.CDLL | None:
 
 @functools.cache
 def _load(dtype: torch.dtype) -> ctypes.CDLL | None:
-    try:
-        source = SOURCE_FILE.read_text()
-    except OSError:  # an installation without the source file: the torch path
-        return None
-    path = _compile(source, FLAGS, _DEFINES[dtype]) or _compile(source, _PORTABLE, _DEFINES[dtype])
-    try:
-        lib = ctypes.CDLL(str(path)) if path else None
-    except OSError:
-        return None
+    lib = load_library(SOURCE_FILE, FLAGS, _DEFINES[dtype])
     if lib is None:
         return None
     sizes = [_INT, _INT, _PTR, *[_INT] * 6, _I64]

@@ -87,6 +87,16 @@ def _q_axis(ax: plt.Axes, qs: Sequence[float]) -> None:
     ax.grid(alpha=0.3)
 
 
+def _curve_style(i: int) -> dict:
+    """Colour, line style and marker of the ``i``-th curve of a panel: curves that coincide stay apart."""
+    return {
+        "color": f"C{i % 10}",
+        "ls": STYLES[i % len(STYLES)],
+        "marker": MARKERS[i % len(MARKERS)],
+        "ms": 4,
+    }
+
+
 def _offset(i: int, n: int) -> float:
     """A small multiplicative x shift for the i-th of n curves (log axis: the same width everywhere)."""
     return float(1.0 + 0.03 * (i - (n - 1) / 2))
@@ -110,12 +120,7 @@ def _draw_gap_panel(ax: plt.Axes, panel: GapPanel, gap_label: str) -> list:
     lines = []
     for i, (label, stats) in enumerate(sorted(panel.gaps.items())):
         stats = stats.sort_values("q", ascending=False)
-        style = {
-            "color": f"C{i % 10}",
-            "ls": STYLES[i % len(STYLES)],
-            "marker": MARKERS[i % len(MARKERS)],
-            "ms": 4,
-        }
+        style = _curve_style(i)
         draw_mean_band(
             right,
             stats.assign(q=stats["q"] * _offset(i, n)),
@@ -220,12 +225,7 @@ def plot_curve_grid(
         qs: list[float] = []
         for i, (label, stats) in enumerate(curves.items()):
             stats = stats.sort_values("q", ascending=False)
-            style = {
-                "color": f"C{i % 10}",
-                "ls": STYLES[i % len(STYLES)],
-                "marker": MARKERS[i % len(MARKERS)],
-                "ms": 4,
-            }
+            style = _curve_style(i)
             shifted = stats.assign(q=stats["q"] * _offset(i, len(curves)))
             draw_mean_band(ax, shifted, x="q", scale=100, label=label, limits=limits, **style)
             qs += list(stats["q"])

@@ -2,7 +2,9 @@
 
 One run is one (dataset, cell, seed). It trains one dense model, then, from that same base, runs one
 iterative pruning *path* per criterion of ``criteria`` (``magnitude``, and ``random`` at the same
-per-layer density as its control, ``degree_floor``, ``ramanujan_guard``, ...): at each level q < 1
+per-layer density as its control, ``degree_floor``, ``ramanujan_guard``, ...; ``magnitude@global``
+prunes with one global threshold whatever ``scope`` says, the baseline of the guard, which always
+splits one global budget): at each level q < 1
 prune to density q (monotone: kept ⊆ previously kept), evaluate, fine-tune ``finetune_epochs`` with
 frozen masks and a fresh optimizer, evaluate again (validation, test and noisy test), and log the
 expansion of every layer view (as the ``iterative_pruning`` protocol). With ``scratch`` it also
@@ -45,8 +47,9 @@ from sparsernn.studies.protocols.controlled_jobs import (
     log_level,
     make_shared,
     run_job,
+    split_path,
 )
-from sparsernn.studies.protocols.pruning import Criterion
+from sparsernn.studies.protocols.pruning import known_criterion
 from sparsernn.studies.protocols.robustness import Robustness
 from sparsernn.studies.recorder import Recorder
 from sparsernn.train import evaluate, fit
@@ -90,7 +93,7 @@ class ScratchParams(Section):
 class ControlledParams(Section):
     """Criteria (one pruning path each), levels (densities from 1.0 down), fine-tuning, views, controls."""
 
-    criteria: list[Criterion] = Field(default_factory=lambda: ["magnitude", "random"])
+    criteria: list[str] = Field(default_factory=lambda: ["magnitude", "random"])
     scope: Literal["global", "layer"] = "layer"
     weights: Literal["both", "ih", "hh"] = "both"
     densities: list[float] = Field(default_factory=lambda: list(DEFAULT_DENSITIES), max_length=MAX_LEVELS)
@@ -104,6 +107,9 @@ class ControlledParams(Section):
     @field_validator("criteria")
     @classmethod
     def _criteria(cls, values: list[str]) -> list[str]:
+        for spec in values:
+            criterion, _ = split_path(spec, "layer")
+            known_criterion(criterion)
         return _distinct(values, "criterion")
 
     @field_validator("densities")

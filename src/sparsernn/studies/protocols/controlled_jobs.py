@@ -77,7 +77,8 @@ def job_seed(seed: int, name: str) -> int:
 
 @dataclass(frozen=True)
 class PathJob:
-    """Iterative pruning of the base model by ``criterion`` through ``params.densities`` (below 1.0)."""
+    """Iterative pruning of the base model through ``params.densities`` (below 1.0) by ``criterion``, a
+    path spec (:func:`split_path`: a criterion name, optionally ``@global`` or ``@layer``)."""
 
     config: RunConfig
     params: Any  # ControlledParams (not imported: the protocol module imports this one)
@@ -99,15 +100,26 @@ class ScratchJob:
     progress: bool = False
 
 
-def scope_of(criterion: str, scope: str) -> str:
-    """The scope a criterion prunes with: the recipe's, except ``global`` for :data:`GLOBAL_ONLY` criteria.
+def split_path(spec: str, scope: str) -> tuple[str, str]:
+    """``(criterion, scope)`` of a path named ``spec``: ``"magnitude"`` prunes with the recipe's scope,
+    ``"magnitude@global"`` with the one named after ``@``; :data:`GLOBAL_ONLY` criteria always prune
+    with ``global`` (a path spec names another scope for them: ConfigError).
 
     Examples
     --------
-    >>> scope_of("random", "layer"), scope_of("ramanujan_guard", "layer")
-    ('layer', 'global')
+    >>> split_path("random", "layer"), split_path("magnitude@global", "layer")
+    (('random', 'layer'), ('magnitude', 'global'))
+    >>> split_path("ramanujan_guard", "layer")
+    ('ramanujan_guard', 'global')
     """
-    return "global" if criterion in GLOBAL_ONLY else scope
+    criterion, _, named = spec.partition("@")
+    if named and named not in ("global", "layer"):
+        raise ConfigError(f"path {spec!r}: the scope after '@' must be global or layer, got {named!r}")
+    if criterion in GLOBAL_ONLY:
+        if named == "layer":
+            raise ConfigError(f"path {spec!r}: {criterion} splits one global budget; it has no layer scope")
+        return criterion, "global"
+    return criterion, named or scope
 
 
 def log_level(
@@ -169,11 +181,11 @@ def run_path(job: PathJob, shared: Shared | None = None) -> list[dict[str, Any]]
     shared.loaders.train.generator.manual_seed(job.seed)  # this job's own training shuffle
     recorder = Recorder(progress=job.progress)
     model = _load_base(job, shared.loaders)
-    scope = scope_of(job.criterion, params.scope)
+    criterion, scope = split_path(job.criterion, params.scope)
     with torch_seeded(job.seed):  # dropout, if any
         for q in (q for q in params.densities if q < 1.0):
             masks = prune_masks(
-                model, 1.0 - q, criterion=job.criterion, weights=params.weights, scope=scope, seed=job.seed
+                model, 1.0 - q, criterion=criterion, weights=params.weights, scope=scope, seed=job.seed
             )
             prune.apply(model, masks)
             pruned = {

@@ -11,7 +11,8 @@ from sparsernn import prune
 from sparsernn.errors import ConfigError
 
 
-def _known_criterion(name: str) -> str:
+def known_criterion(name: str) -> str:
+    """``name`` if it names a pruning criterion of :mod:`sparsernn.prune` (ValueError listing them otherwise)."""
     try:
         prune.check_criterion(name)
     except ConfigError as error:
@@ -22,7 +23,7 @@ def _known_criterion(name: str) -> str:
 #: A pruning criterion named in a recipe's ``params.criterion``: a name of
 #: :data:`sparsernn.prune.CRITERIA` (``magnitude``, ``random``) or :data:`sparsernn.prune.MASK_CRITERIA`
 #: (``degree_floor``, ``ramanujan_guard``); an unknown name fails recipe validation, listing them all.
-Criterion = Annotated[str, AfterValidator(_known_criterion)]
+Criterion = Annotated[str, AfterValidator(known_criterion)]
 
 
 def prune_masks(

@@ -16,10 +16,12 @@ import numpy as np
 import pandas as pd
 
 from sparsernn.prune.stopping import PathKey, PruningPath
+from sparsernn.studies.protocols.controlled_jobs import GLOBAL_ONLY
 from sparsernn.studies.tables import seed_stats
 
 WITHIN = 1.0  # points of validation accuracy below dense that still count as "as accurate as dense"
 BASE = "magnitude"
+GLOBAL_BASE = "magnitude@global"  # the guard's own baseline: magnitude with one global threshold
 
 
 def accuracy_stats(frame: pd.DataFrame, by: list[str], value: str = "value") -> pd.DataFrame:
@@ -110,26 +112,41 @@ def paired_stats(frame: pd.DataFrame, by: list[str], value: str, *, better: str 
     return stats.assign(verdict=np.where(stats["n"] < 2, "too few seeds", verdict))
 
 
+def _against_bases(frame: pd.DataFrame, keys: list[str], value: str) -> pd.DataFrame:
+    """Rows ``keys + criterion + diff`` (criterion − its baseline, points): every criterion against
+    magnitude, and the criteria that split one global budget (the guard) also against
+    ``magnitude@global`` when it was run, labelled ``"<criterion> vs magnitude@global"``."""
+    pairs = [(c, BASE, c) for c in frame["criterion"].unique() if c != BASE]
+    if GLOBAL_BASE in set(frame["criterion"]):
+        pairs += [
+            (c, GLOBAL_BASE, f"{c} vs {GLOBAL_BASE}")
+            for c in sorted(GLOBAL_ONLY)
+            if c in set(frame["criterion"])
+        ]
+    parts = []
+    for criterion, base, label in pairs:
+        ours = frame[frame["criterion"] == criterion][[*keys, value]]
+        theirs = frame[frame["criterion"] == base][[*keys, value]].rename(columns={value: "base"})
+        both = ours.merge(theirs, on=keys)
+        parts.append(both.assign(criterion=label, diff=100 * (both[value] - both["base"])))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
 def versus_magnitude(long: pd.DataFrame, value: str = "test") -> pd.DataFrame:
-    """Paired differences (criterion − magnitude, points of ``value`` accuracy) per dataset × cell × q."""
-    keys = ["dataset", "cell", "seed", "q"]
-    base = long[long["criterion"] == BASE][[*keys, value]].rename(columns={value: "base"})
-    others = long[long["criterion"] != BASE].merge(base, on=keys)
+    """Paired differences (criterion − magnitude, points of ``value`` accuracy) per dataset × cell × q
+    (the guard also against ``magnitude@global``: :func:`_against_bases`)."""
+    others = _against_bases(long, ["dataset", "cell", "seed", "q"], value)
     if others.empty:
         return pd.DataFrame()
-    others = others.assign(diff=100 * (others[value] - others["base"]))
     others = others[others["q"] < 1.0]  # the dense level is shared by every path
     return paired_stats(others, ["dataset", "cell", "criterion", "q"], "diff", better="beats magnitude")
 
 
 def within_versus_magnitude(within: pd.DataFrame) -> pd.DataFrame:
     """Paired differences of the sparsity reached within one point (criterion − magnitude, points)."""
-    keys = ["dataset", "cell", "seed"]
-    base = within[within["criterion"] == BASE][[*keys, "sparsity"]].rename(columns={"sparsity": "base"})
-    others = within[within["criterion"] != BASE].merge(base, on=keys)
+    others = _against_bases(within, ["dataset", "cell", "seed"], "sparsity")
     if others.empty:
         return pd.DataFrame()
-    others = others.assign(diff=100 * (others["sparsity"] - others["base"]))
     return paired_stats(others, ["dataset", "cell", "criterion"], "diff", better="beats magnitude")
 
 
