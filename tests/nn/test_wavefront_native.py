@@ -2,7 +2,7 @@
 
 The torch path (``PackedModels(..., native=False)``, the code before the kernel) is itself checked
 against the per-layer modules at 1e-12 in float64 (tests/studies/test_structure_many.py, which now
-runs the kernel too). Here: float32 outputs and gradients within 1e-6 on networks of all four cells
+runs the kernel too). Here: float32 outputs and gradients within 1e-5 on networks of all four cells
 and both families of the thesis (unit order and interleaved gate masks as in the study), batches
 that are not a multiple of the kernel's sample tile, and a short training run.
 """
@@ -88,11 +88,13 @@ def test_kernel_equals_the_torch_path_on_thesis_networks(thesis_records, cell, b
     x, lengths, y = reber_like(batch, 21, seed=3)
     reference = run(models, False, x, lengths, y)
     logits, evaluated, grads = run(models, True, x, lengths, y)
-    assert_close(logits, reference[0], rtol=0, atol=1e-6)
-    assert_close(evaluated, reference[1], rtol=0, atol=1e-6)
+    # float32 with another summation order (and -march=native code): 1e-5, ten times the largest
+    # difference seen here (9.5e-7), so another CPU's rounding passes; float64 checks are at 1e-12 below.
+    assert_close(logits, reference[0], rtol=0, atol=1e-5)
+    assert_close(evaluated, reference[1], rtol=0, atol=1e-5)
     for key, grad in grads.items():
         scale = max(1.0, float(reference[2][key].abs().max()))
-        assert_close(grad, reference[2][key], rtol=0, atol=1e-6 * scale, msg=key)
+        assert_close(grad, reference[2][key], rtol=0, atol=1e-5 * scale, msg=key)
 
 
 @pytest.mark.parametrize("cell", ["rnn_relu", "gru"])

@@ -59,3 +59,18 @@ def classifier():
         return Classifier(rnn_cls(**kwargs))
 
     return build
+
+
+def _lopsided(n: int = 16) -> torch.nn.RNN:
+    """An RNN whose W_hh holds all the smallest weights: global magnitude empties it first."""
+    model = torch.nn.RNN(n, n, bias=False)
+    with torch.no_grad():
+        model.weight_ih_l0.uniform_(1.0, 2.0, generator=torch.Generator().manual_seed(0))
+        model.weight_hh_l0.uniform_(0.0, 0.1, generator=torch.Generator().manual_seed(1))
+    return model
+
+
+@pytest.fixture
+def lopsided():
+    """``lopsided(n=16)``: the guard tests' RNN whose W_hh holds all the smallest weights."""
+    return _lopsided

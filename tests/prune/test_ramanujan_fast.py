@@ -15,15 +15,6 @@ from sparsernn.analysis import expansion
 from sparsernn.errors import MaskError
 
 
-def lopsided(n: int = 16) -> torch.nn.RNN:
-    """An RNN whose W_hh holds all the smallest weights: global magnitude empties it first."""
-    model = torch.nn.RNN(n, n, bias=False)
-    with torch.no_grad():
-        model.weight_ih_l0.uniform_(1.0, 2.0, generator=torch.Generator().manual_seed(0))
-        model.weight_hh_l0.uniform_(0.0, 0.1, generator=torch.Generator().manual_seed(1))
-    return model
-
-
 def lstm(scale_hh: float = 1.0, seed: int = 0) -> torch.nn.LSTM:
     """LSTM(48, 128): W_hh (512 × 128) is large enough for the Lanczos route, W_ih for the dense one."""
     model = torch.nn.LSTM(48, 128)
@@ -136,7 +127,7 @@ def test_magnitude_share_is_magnitude_exactly(level, masked):
         assert np.array_equal(matrix.mask(start[name]), plain[name].numpy())
 
 
-def test_nan_weights_raise_like_magnitude():
+def test_nan_weights_raise_like_magnitude(lopsided):
     model = lopsided()
     with torch.no_grad():
         model.weight_hh_l0[0, 0] = math.nan

@@ -12,15 +12,6 @@ from sparsernn.analysis import expansion
 from sparsernn.errors import ConfigError
 
 
-def lopsided(n: int = 16) -> torch.nn.RNN:
-    """An RNN whose W_hh holds all the smallest weights: global magnitude empties it first."""
-    model = torch.nn.RNN(n, n, bias=False)
-    with torch.no_grad():
-        model.weight_ih_l0.uniform_(1.0, 2.0, generator=torch.Generator().manual_seed(0))
-        model.weight_hh_l0.uniform_(0.0, 0.1, generator=torch.Generator().manual_seed(1))
-    return model
-
-
 def delta(mask: torch.Tensor, measure: str = "delta_s") -> float:
     value = getattr(expansion(mask), measure)
     return -math.inf if math.isnan(value) else value
@@ -31,7 +22,7 @@ def pruned(masks) -> int:
 
 
 @pytest.mark.parametrize("measure", ["delta_s", "delta_r"])
-def test_keeps_every_matrix_ramanujan_where_magnitude_breaks_one(measure):
+def test_keeps_every_matrix_ramanujan_where_magnitude_breaks_one(measure, lopsided):
     model = lopsided()
     for sparsity in (0.5, 0.6, 0.7):
         plain = sp.magnitude(model, sparsity)
@@ -52,7 +43,7 @@ def test_equals_magnitude_where_no_matrix_is_near_crossing(classifier):
         assert all(torch.equal(step.masks[k], plain[k]) for k in plain)
 
 
-def test_iterative_steps_are_monotone_and_stay_ramanujan(masked):
+def test_iterative_steps_are_monotone_and_stay_ramanujan(masked, lopsided):
     model = masked["rnn"](16, 16, bias=False)
     model.load_state_dict(lopsided().state_dict(), strict=False)
     previous = None
@@ -64,7 +55,7 @@ def test_iterative_steps_are_monotone_and_stay_ramanujan(masked):
         previous = masks
 
 
-def test_falls_back_to_magnitude_when_no_allocation_keeps_all_ramanujan():
+def test_falls_back_to_magnitude_when_no_allocation_keeps_all_ramanujan(lopsided):
     model = lopsided(8)
     step = sp.guard_step(model, 0.97)  # 4 edges left of 128: no graph stays an expander
     plain = sp.magnitude(model, 0.97)
@@ -72,7 +63,7 @@ def test_falls_back_to_magnitude_when_no_allocation_keeps_all_ramanujan():
     assert all(torch.equal(step.masks[k], plain[k]) for k in plain)
 
 
-def test_a_matrix_already_below_zero_is_not_guarded():
+def test_a_matrix_already_below_zero_is_not_guarded(lopsided):
     model = lopsided()
     ones = torch.ones(4, 4, dtype=torch.bool)
     broken = {"weight_ih_l0": torch.block_diag(ones, ones, ones, ones)}  # 4 equal parts: Δ_S < 0
@@ -98,7 +89,7 @@ def test_per_gate_guards_every_gate_block():
     assert not stacked.capped and stacked.masks["weight_hh_l0"][:16].sum() == 0
 
 
-def test_by_registry_name(classifier):
+def test_by_registry_name(classifier, lopsided):
     model = lopsided()
     assert sp.MASK_CRITERIA["ramanujan_guard"] is sp.ramanujan_guard
     by_name = sp.prune(model, 0.5, criterion="ramanujan_guard")

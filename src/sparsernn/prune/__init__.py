@@ -23,7 +23,7 @@ Examples
 True
 """
 
-from sparsernn.prune.by_name import MASK_CRITERIA, check_criterion, prune
+from sparsernn.prune.by_name import GLOBAL_ONLY_CRITERIA, MASK_CRITERIA, check_criterion, prune
 from sparsernn.prune.criteria import (
     CRITERIA,
     Score,
@@ -44,6 +44,7 @@ from sparsernn.prune.targets import SCOPES, WEIGHT_KINDS
 
 __all__ = [
     "CRITERIA",
+    "GLOBAL_ONLY_CRITERIA",
     "MASK_CRITERIA",
     "SCHEDULES",
     "SCOPES",

@@ -24,6 +24,8 @@ from sparsernn.prune.targets import check_sparsity
 MASK_CRITERIA: Mapping[str, Callable[..., dict[str, torch.Tensor]]] = registry(
     {"degree_floor": degree_floor, "ramanujan_guard": ramanujan_guard}
 )
+#: Criteria that split one global budget across weight matrices: they refuse ``scope="layer"``.
+GLOBAL_ONLY_CRITERIA: frozenset[str] = frozenset({"ramanujan_guard"})
 
 
 def check_criterion(criterion: str | Score) -> str | Score:

@@ -37,7 +37,7 @@ SCRATCH_INITS: dict[str, Callable[..., dict[str, torch.Tensor]]] = {
     "erdos_renyi": prune.erdos_renyi_masks,
 }
 #: Criteria that split one global budget across matrices, whatever the recipe's scope.
-GLOBAL_ONLY = frozenset({"ramanujan_guard"})
+GLOBAL_ONLY = prune.GLOBAL_ONLY_CRITERIA
 
 
 @dataclass(frozen=True)
