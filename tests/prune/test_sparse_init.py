@@ -91,3 +91,11 @@ def test_masks_apply_to_a_sparse_module(masked):
 def test_errors(draw, density, kwargs, message):
     with pytest.raises(ConfigError, match=message):
         draw(torch.nn.LSTM(3, 4), density, seed=0, **kwargs)
+
+
+@pytest.mark.parametrize("draw", DRAWS)
+def test_a_one_input_matrix_is_a_star_on_round_density_rows_units_per_gate(draw):
+    # MNIST-1D's W_ih (4 gates of 128 x 1) at 2 %: 3 units per gate hear the input, the rest none.
+    masks = draw(torch.nn.LSTM(1, 128), 0.02, seed=0)
+    for block in blocks({"ih": masks["weight_ih_l0"]}, 4):
+        assert int(block.sum()) == round(0.02 * 128) == 3 and int(block.sum(1).max()) == 1

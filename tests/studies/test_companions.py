@@ -55,6 +55,40 @@ def _table(runs: pd.DataFrame) -> pd.DataFrame:
 
 def test_the_seed_study_declares_the_paired_study_as_its_companion():
     assert COMPANIONS["darji-seeds"] == "darji-structure-thesis"
+    assert COMPANIONS["darji-seeds-small"] == "darji-structure-thesis-small"
+
+
+def _recipe_configs(name: str) -> dict:
+    from sparsernn.studies import load_recipe
+    from sparsernn.studies.builtin import find_recipe
+
+    out: dict = {}
+    for config in load_recipe(find_recipe(name))[1]:
+        dump = config.model_dump(mode="json")
+        params = dump.pop("params")
+        first = params.pop("first", 0)  # the recipe's dump leaves defaults out (first 0, count 10)
+        graphs = set(range(first, first + params.pop("count", 10)))
+        params.pop("save_models", None)
+        key = (dump["model"]["cell"], params.get("family", "barabasi_albert"))
+        seed, _ = dump.pop("seed"), dump.pop("study")
+        entry = out.setdefault(key, {"settings": [], "graphs": set(), "seeds": set()})
+        entry["settings"].append(json.dumps(dump | {"params": params}, sort_keys=True))
+        entry["graphs"] |= graphs
+        entry["seeds"].add(seed)
+    return out
+
+
+@pytest.mark.parametrize("study", sorted(COMPANIONS))
+def test_companion_recipes_agree_in_every_setting_and_cover_the_graphs(study):
+    """A recipe with a companion trains the seeds the companion lacks, of graphs the companion trained,
+    with the same settings but the ones that choose the graphs (else the report refuses to pool)."""
+    ours, theirs = _recipe_configs(study), _recipe_configs(COMPANIONS[study])
+    assert set(ours) <= set(theirs)
+    for key, mine in ours.items():
+        other = theirs[key]
+        assert set(mine["settings"]) == set(other["settings"]) and len(set(mine["settings"])) == 1, key
+        assert mine["graphs"] <= other["graphs"], key
+        assert not mine["seeds"] & other["seeds"] and mine["seeds"], key
 
 
 def test_settings_that_only_choose_the_graphs_may_differ():

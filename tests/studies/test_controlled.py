@@ -9,9 +9,11 @@ import pytest
 import torch
 from pydantic import ValidationError
 
+from sparsernn import prune
 from sparsernn._seed import torch_seeded
 from sparsernn.errors import ConfigError
-from sparsernn.studies import expand, parse_recipe
+from sparsernn.studies import expand, load_recipe, parse_recipe
+from sparsernn.studies.protocols import controlled_jobs
 from sparsernn.studies.protocols.common import make_model
 from sparsernn.studies.protocols.controlled import ControlledParams
 from sparsernn.studies.protocols.controlled_jobs import (
@@ -19,6 +21,7 @@ from sparsernn.studies.protocols.controlled_jobs import (
     ScratchJob,
     job_seed,
     make_shared,
+    path_levels,
     run_path,
     scratch_model,
     split_path,
@@ -190,3 +193,94 @@ def test_path_specs_name_a_scope():
     ]:
         with pytest.raises(ValidationError, match=message):
             ControlledParams(criteria=[bad])
+
+
+def _base(config, shared):
+    with torch_seeded(0):
+        return make_model(config, shared.loaders.splits).state_dict()
+
+
+def test_every_path_is_monotone_keeps_pruned_weights_zero_and_hits_its_densities(one_torch_thread):
+    criteria = ["magnitude", "random", "degree_floor", "ramanujan_guard", "magnitude@global"]
+    levels = [1.0, 0.7, 0.4, 0.15, 0.05, 0.02]
+    config, params = _config(params={"densities": levels, "criteria": criteria})
+    shared = make_shared(config, params)
+    base = _base(config, shared)
+    counts = {}
+    for c in criteria:
+        job = PathJob(config, params, base, c, job_seed(0, c))
+        before = {
+            name: torch.ones_like(m)
+            for name, m in make_model(config, shared.loaders.splits).rnn.masks.items()
+        }
+        counts[c] = []
+        for q, model, _ in path_levels(job, shared):
+            masks = {name: m.clone() for name, m in model.rnn.masks.items()}
+            for name, mask in masks.items():
+                assert not (mask & ~before[name]).any(), (c, q, name)  # kept ⊆ previously kept
+                assert not getattr(model.rnn, name)[~mask].any(), (c, q, name)  # zero after fine-tuning
+                if split_path(c, params.scope)[1] == "layer":
+                    assert abs(int(mask.sum()) - q * mask.numel()) <= 1, (c, q, name)
+            kept, total = sum(int(m.sum()) for m in masks.values()), sum(m.numel() for m in masks.values())
+            assert abs(kept - q * total) <= len(masks), (c, q)  # within one weight per matrix
+            counts[c].append({name: int(m.sum()) for name, m in masks.items()})
+            before = masks
+        assert len(counts[c]) == len(levels) - 1
+    assert counts["random"] == counts["magnitude"]  # every level, matrix by matrix
+
+
+def _level_values(rows, path):
+    return [(r["level"], r["values"]) for r in rows if r["phase"] == "level" and r["path"] == path]
+
+
+def test_paths_fine_tune_on_one_shared_data_order(one_torch_thread):
+    # Two names of one criterion must give the same path: only the criterion may differ between paths.
+    config, params = _config(
+        params={"densities": [1.0, 0.6, 0.3], "criteria": ["magnitude", "magnitude@layer"]}
+    )
+    shared = make_shared(config, params)
+    base = _base(config, shared)
+    rows = {
+        c: run_path(PathJob(config, params, base, c, job_seed(0, f"path:{c}")), shared)
+        for c in params.criteria
+    }
+    assert _level_values(rows["magnitude"], "magnitude") == _level_values(
+        rows["magnitude@layer"], "magnitude@layer"
+    )
+
+
+def test_scratch_models_train_on_one_shared_data_order(one_torch_thread, monkeypatch):
+    # With the same masks, two wirings must train identically: only their masks may differ.
+    def same(model, density, *, weights, seed):
+        return prune.expander_masks(model, density, weights=weights, seed=0)
+
+    monkeypatch.setattr(controlled_jobs, "SCRATCH_INITS", {"expander": same, "erdos_renyi": same})
+    config, params = _config(params={**TINY["params"], "scratch": {"densities": [0.25], "epochs": 2}})
+    shared = make_shared(config, params)
+    histories = [
+        train_scratch(ScratchJob(config, params, init, 0.25, job_seed(0, f"scratch:{init}")), shared)[1]
+        for init in ("expander", "erdos_renyi")
+    ]
+    assert histories[0] == histories[1]
+
+
+def test_the_full_recipe_is_the_issues_study():
+    recipe, configs = load_recipe("kalra-controlled")
+    assert recipe.study == "kalra-controlled" and len(configs) == 45
+    params = [parse_params(c) for c in configs]
+    expected = [1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.07, 0.05, 0.03, 0.02, 0.01]
+    assert all(p.densities == expected and p.scope == "layer" for p in params)
+    assert all({"magnitude", "random", "degree_floor", "ramanujan_guard"} <= set(p.criteria) for p in params)
+    assert all(
+        p.scratch.inits == ["expander", "erdos_renyi"] and p.scratch.densities == [0.1, 0.05, 0.02]
+        for p in params
+    )
+    assert {c.model.hidden_size for c in configs} == {128}
+    cells = {(c.data.name, c.model.cell) for c in configs}
+    assert {cell for _, cell in cells} == {"rnn_tanh", "lstm", "gru"} and len(cells) == 9
+    for data, cell in cells:
+        assert len({c.seed for c in configs if (c.data.name, c.model.cell) == (data, cell)}) >= 5
+    for config, p in zip(configs, params, strict=True):
+        assert any(config.data.options.get(k) for k in ("n_val", "val_fraction"))  # decisions on validation
+        speech = config.data.name == "synthetic_speech"
+        assert p.robustness.kind == ("snr" if speech else "gaussian")  # DESIGN 5: SNRs for speech

@@ -129,3 +129,12 @@ def test_the_r2_note_lists_only_cells_without_a_regression(monkeypatch):
     assert "Not yet (fewer than 20 paired models): lstm." in lines
     note = lines.index("Not yet (fewer than 20 paired models): lstm.")
     assert lines[note - 1] == ""  # a paragraph of its own, not a row of the table above
+
+
+def test_a_study_of_the_first_graphs_expects_only_those(tmp_path):
+    """The seed study trains graphs 0-24 of each pair: the file's other graphs are not missing."""
+    runs, _ = _partial_study(_graph_file(tmp_path / "g.jsonl"))
+    chunks = runs.loc[runs.index.repeat(3)].assign(**{"params.first": [0, 5, 10], "params.count": 5})
+    assert set(expected_graphs(chunks)["expected"]) == {15}
+    assert set(expected_graphs(chunks.drop(columns="params.count"))["expected"]) == {20}  # default count 10
+    assert set(expected_graphs(chunks.assign(**{"params.count": 100}))["expected"]) == {30}  # the file's end

@@ -6,8 +6,11 @@ import pandas as pd
 
 from sparsernn.studies.reports.pruning_ranges import (
     THESIS_LEVELS,
+    at_chance_note,
     level_ranges,
+    pruned_side_by_side,
     recovery_ranges,
+    recovery_side_by_side,
     thesis_section,
 )
 from sparsernn.studies.reports.thesis_pruning import (
@@ -108,7 +111,39 @@ def test_recovery_epochs_per_seed_against_its_own_base():
     rows += [{"run": "a", **{k: v for k, v in never.items() if k != "run"}, "epoch": 0, "value": 0.9}]
     rows += [never | {"epoch": 0, "value": 0.5}]
     table = recovery_ranges(runs, pd.DataFrame(rows), tolerance=0.0)
-    assert table.to_dict("records") == [{"cell": "gru", "kind": "both", "p=50%": "1–2", "p=100%": "0–-"}]
+    assert table.to_dict("records") == [{"cell": "gru", "kind": "both", "p=50%": "1–2", "p=100%": "0–never"}]
+
+
+def _recovery_rows(curves: dict[tuple[str, float], list[float]], kind: str = "both") -> pd.DataFrame:
+    rows = [
+        {
+            "run": run,
+            "phase": "recovery",
+            "name": "accuracy",
+            "kind": kind,
+            "sparsity": p,
+            "epoch": e,
+            "value": v,
+        }
+        for (run, p), accs in curves.items()
+        for e, v in enumerate(accs)
+    ]
+    return pd.DataFrame(rows)
+
+
+def test_side_by_side_tables_put_the_thesis_under_our_range():
+    runs = pd.DataFrame({"run": ["a", "b"], "model.cell": ["gru", "gru"], "base_accuracy": [1.0, 1.0]})
+    metrics = _recovery_rows({("a", 0.9): [0.6, 0.995], ("b", 0.9): [0.5, 0.9], ("a", 0.8): [1.0, 1.0]})
+    metrics = pd.concat([metrics, _recovery_rows({("b", 0.8): [0.98, 1.0]})])
+    pruned = pruned_side_by_side(runs, metrics).to_dict("records")
+    assert pruned == [
+        {"cell": "gru", "kind": "both", "source": "ours (min–max over seeds)", "p=80%": "0.980–1.000"}
+        | {"p=90%": "0.500–0.600"},
+        {"cell": "gru", "kind": "both", "source": "thesis", "p=80%": "0.994", "p=90%": "0.551"},
+    ]
+    epochs = recovery_side_by_side(runs, metrics, tolerance=0.01).to_dict("records")
+    assert [e["p=80%"] for e in epochs] == ["0–1", "0"] and [e["p=90%"] for e in epochs] == ["1–never", "1"]
+    assert len(recovery_side_by_side(runs, metrics, tolerance=0.02)) == 1  # the thesis' epochs: 1 point only
 
 
 def test_the_pruning_report_shows_ranges_next_to_the_thesis(tmp_path, one_torch_thread):
@@ -121,16 +156,48 @@ def test_the_pruning_report_shows_ranges_next_to_the_thesis(tmp_path, one_torch_
         "seeds": [0, 1],
         "data": {"name": "darji_reber", "options": {"n_valid": 60}, "batch_size": 16},
         "model": {"hidden_size": 6, "num_layers": 2, "embedding_dim": 4},
-        "train": {"epochs": 1},
+        "train": {"epochs": 8, "lr": 0.02},  # base models that learn (the ranges leave out chance)
         "params": {"kinds": ["both", "hh"], "sparsities": [0.5, 1.0], "recovery_epochs": 1},
         "sweep": {"model.cell": ["gru", "rnn_tanh"]},
     }
     assert run_sweep(expand(parse_recipe(recipe)), tmp_path, progress=False).ok == 4
     text = write_report(tmp_path).read_text()
     assert "### Against the thesis: ranges over seeds" in text
-    rows = [line for line in text.splitlines() if line.startswith("| gru | both | safe | 2 |")]
+    rows = [line for line in text.splitlines() if line.startswith("| gru | both | safe |")]
     assert len(rows) == 1
-    ours, thesis, inside = (c.strip() for c in rows[0].strip("|").split("|")[-3:])
-    low, _, high = ours.rstrip("%").partition("–")
-    within = float(low) <= 80 <= float(high or low)
-    assert thesis == "80%" and inside == ("yes" if within else "no")
+    seeds, ours, thesis, inside = (c.strip() for c in rows[0].strip("|").split("|")[-4:])
+    left_out = text.count("gru seed ")  # tiny base models may stay at chance: named, not counted
+    assert int(seeds) + left_out == 2 and (left_out == 0 or "at chance** (test accuracy below 0.55)" in text)
+    if int(seeds):
+        low, _, high = ours.rstrip("%").partition("–")
+        within = float(low) <= 80 <= float(high or low)
+        assert thesis == "80%" and inside == ("yes" if within else "no")
+    assert "All accuracies are **test** accuracies" in text and "validation split is used" in text
+    assert "**Our levels (50, 100 %) are not the thesis' (10, 20, …, 100 %)**" in text
+    assert "**Our runs retrain for 1 epoch, the thesis for 10**" in text
+    assert "| gru | both | thesis | 1.000 | 0.506 |" in text  # accuracy right after pruning, 50 and 100 %
+    assert "| gru | hh | thesis | 0 | 2 |" in text  # its recovery epochs
+    assert text.index("### Against the thesis") < text.index("### Our runs in detail")
+
+
+def test_a_base_model_at_chance_is_left_out_of_the_ranges():
+    """A seed whose base model never learned loses nothing to pruning: its safe level would read 100 %."""
+    runs = pd.DataFrame(
+        {"run": ["a", "b", "c"], "model.cell": "rnn_tanh", "seed": [0, 1, 2]}
+        | {"base_accuracy": [0.99, 0.98, 0.503], "safe_sparsity_both": [0.6, 0.7, 1.0]}
+        | {"recovered_sparsity_both": [0.9, 0.9, 1.0]}
+    )
+    table = level_ranges(runs, ["both"]).set_index("measure")
+    assert table.loc["safe", "ours (seeds)"] == "60–70%" and table.loc["safe", "seeds"] == 2
+    assert table.loc["safe", "inside"] == "yes"  # the thesis' 70 %
+    metrics = _recovery_rows({("a", 0.5): [0.99], ("b", 0.5): [0.95], ("c", 0.5): [0.5]})
+    assert recovery_ranges(runs, metrics, tolerance=0.01).to_dict("records") == [
+        {"cell": "rnn_tanh", "kind": "both", "p=50%": "0–never"}
+    ]
+    assert pruned_side_by_side(runs, metrics).iloc[0]["p=50%"] == "0.950–0.990"
+    note = at_chance_note(runs)[0]
+    assert (
+        note.startswith("**Left out: 1 base model that stayed at chance**")
+        and "rnn_tanh seed 2 (0.503)" in note
+    )
+    assert at_chance_note(runs.iloc[:2]) == []

@@ -8,7 +8,14 @@ import pytest
 
 from sparsernn.errors import DataError
 from sparsernn.studies.reports.paired import r2_ceiling_note
-from sparsernn.studies.reports.seeds import auc_table, chance_auc, seed_noise, seed_table
+from sparsernn.studies.reports.seeds import (
+    auc_table,
+    ceiling_lines,
+    chance_auc,
+    icc_interval,
+    seed_noise,
+    seed_table,
+)
 
 
 def test_icc_of_a_hand_computed_table():
@@ -71,3 +78,79 @@ def test_learns_vs_chance_classifier():
         chance_auc(x, np.full(80, 0.9))
     table = pd.DataFrame(x, columns=["a", "b", "c"]).assign(cell="gru", accuracy=learns)
     assert auc_table(table, ["a", "b", "c"])["models"].tolist() == [80]
+
+
+def test_icc_agrees_with_the_one_way_anova_of_scipy():
+    """ICC(1) = (F − 1) / (F + k − 1) with F the one-way ANOVA statistic of graphs as groups."""
+    from scipy import stats
+
+    rng = np.random.default_rng(3)
+    values = rng.normal(0, 0.5, size=(30, 1)) + rng.normal(0, 1.0, size=(30, 3))
+    f = stats.f_oneway(*values).statistic  # each row (graph) is a group of k = 3 seeds
+    assert seed_noise(values).icc == pytest.approx((f - 1) / (f + 2), rel=1e-10)
+
+
+def test_icc_interval_resamples_graphs_and_covers_the_truth():
+    rng = np.random.default_rng(4)
+    covered = 0
+    for _ in range(40):  # true ICC 0.5; 50 graphs × 3 seeds, as in the seed study's cells
+        values = rng.normal(0, 1.0, size=(50, 1)) + rng.normal(0, 1.0, size=(50, 3))
+        low, high = icc_interval(values, resamples=500, seed=1)
+        covered += low <= 0.5 <= high
+        assert low < seed_noise(values).icc < high
+    assert covered >= 33  # nominal 95 %: 38 of 40 expected
+    values = rng.normal(size=(20, 2))
+    assert icc_interval(values, seed=2) == icc_interval(values, seed=2)
+    assert icc_interval(np.array([[0.5, 0.5], [0.9, 0.9]])) == (1.0, 1.0)  # no seed noise at all
+
+
+def test_seed_table_gives_the_icc_interval():
+    rng = np.random.default_rng(5)
+    acc = (rng.normal(0, 1, (20, 1)) + rng.normal(0, 1, (20, 2))).ravel()
+    table = pd.DataFrame({"cell": "gru", "family": "ba", "graph": np.repeat(np.arange(20), 2)})
+    row = seed_table(table.assign(seed=np.tile([0, 1], 20), accuracy=acc)).iloc[0]
+    assert row["ICC ci95_low"] < row["ICC(1)"] < row["ICC ci95_high"]
+
+
+def test_a_cell_with_too_few_networks_at_chance_is_shown_not_dropped():
+    rng = np.random.default_rng(6)
+    x = rng.random((40, 2))
+    learns = np.where(x[:, 0] > 0.5, 0.95, 0.5)
+    table = pd.concat(
+        [
+            pd.DataFrame(x, columns=["a", "b"]).assign(cell="lstm", accuracy=learns),
+            pd.DataFrame(x, columns=["a", "b"]).assign(cell="gru", accuracy=np.r_[[0.5] * 2, [0.99] * 38]),
+        ]
+    )
+    rows = auc_table(table, ["a", "b"]).set_index("cell")
+    assert list(rows.index) == ["gru", "lstm"]
+    assert rows.loc["gru", "AUC logistic_regression"] == "not scored: 2 at chance, 38 learn (need 5 of each)"
+    assert rows.loc["gru", "share at chance"] == pytest.approx(0.05)
+    assert float(rows.loc["lstm", "AUC random_forest"].split(" ± ")[0]) > 0.9
+
+
+def test_each_cell_is_set_against_its_own_published_r2_and_the_interval():
+    noise = pd.DataFrame(
+        {"cell": ["gru", "lstm", "rnn_relu"], "ceiling R² (1 run)": [0.5, 0.7, 0.6]}
+        | {"ICC ci95_low": [0.3, 0.6, -0.1], "ICC ci95_high": [0.7, 0.8, 0.9]}
+    )
+    published = {("gru", "random_forest"): 0.876, ("gru", "adaboost"): 0.78, ("lstm", "random_forest"): 0.579}
+    lines = ceiling_lines(noise, published)
+    assert len(lines) == 2  # rnn_relu: nothing published to compare with
+    assert lines[0].startswith("- gru: the thesis' best R² (random_forest, 0.88) lies above the ceiling 0.50")
+    assert "(95 % CI 0.30–0.70)" in lines[0]
+    assert lines[1].startswith(
+        "- lstm: the thesis' best R² (random_forest, 0.58) lies under the ceiling 0.70"
+    )
+    inside = ceiling_lines(noise.iloc[[0]], {("gru", "random_forest"): 0.6})[0]
+    assert "above the ceiling 0.50 (95 % CI 0.30–0.70), inside its interval" in inside
+    few = noise.iloc[[0]].assign(**{"ICC ci95_low": np.nan, "ICC ci95_high": np.nan})
+    assert ceiling_lines(few, published)[0].endswith(
+        "above the ceiling 0.50 (no interval: fewer than 10 graphs)."
+    )
+
+
+def test_a_handful_of_graphs_gets_no_interval():
+    table = pd.DataFrame({"cell": "gru", "family": "ba", "graph": np.repeat(np.arange(4), 2)})
+    row = seed_table(table.assign(seed=np.tile([0, 1], 4), accuracy=[0.5, 0.6, 0.9, 1.0, 0.7, 0.7, 0.8, 0.6]))
+    assert np.isnan(row.iloc[0]["ICC ci95_low"]) and np.isnan(row.iloc[0]["ICC ci95_high"])

@@ -18,6 +18,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
 from PIL import Image
 
@@ -29,6 +30,7 @@ MARKERS = ("o", "s", "^", "D", "v", "P")
 DPI = 110
 Q_LABEL = "remaining weights q (%)"
 LABELLED = (100, 50, 20, 10, 5, 2, 1)  # q (%) with a tick label; every level gets a tick
+UNDEFINED = "Δ undefined (−∞: no expansion) for ≥ 1 seed"  # marked at the bottom of the Δ axis
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,25 @@ def _offset(i: int, n: int) -> float:
     return float(1.0 + 0.03 * (i - (n - 1) / 2))
 
 
+def _mark_undefined(ax: plt.Axes, stats: pd.DataFrame, style: dict) -> Line2D | None:
+    """Mark the levels where ``stats["undefined"] > 0`` (a seed's Δ is −∞ or NaN: no mean is drawn
+    there) with crosses at the bottom of ``ax``; return a legend handle, or None when there is none."""
+    if "undefined" not in stats.columns or not (stats["undefined"] > 0).any():
+        return None
+    bad = stats[stats["undefined"] > 0]
+    ax.plot(
+        100 * bad["q"].to_numpy(dtype=float),
+        np.full(len(bad), 0.03),
+        transform=ax.get_xaxis_transform(),  # x in data, y in axes fractions: the bottom edge
+        ls="none",
+        marker="x",
+        ms=6,
+        color=style.get("color", "grey"),
+        clip_on=False,
+    )
+    return Line2D([], [], ls="none", marker="x", color="grey", label=UNDEFINED)
+
+
 def _grid(rows: int, columns: int) -> tuple[plt.Figure, np.ndarray]:
     width = max(4.0 * columns, 6.5)
     return plt.subplots(rows, columns, figsize=(width, 3.0 * rows), squeeze=False, layout="constrained")
@@ -117,18 +138,13 @@ def _draw_gap_panel(ax: plt.Axes, panel: GapPanel, gap_label: str) -> list:
     ax.set_ylabel("accuracy", fontsize="small")
     right = ax.twinx()
     n = len(panel.gaps)
-    lines = []
+    lines, curves, undefined = [], [], None
     for i, (label, stats) in enumerate(sorted(panel.gaps.items())):
-        stats = stats.sort_values("q", ascending=False)
+        stats = stats.sort_values("q", ascending=False).assign(q=lambda t, i=i: t["q"] * _offset(i, n))
         style = _curve_style(i)
-        draw_mean_band(
-            right,
-            stats.assign(q=stats["q"] * _offset(i, n)),
-            x="q",
-            scale=100,
-            label=f"Δ of {label}",
-            **style,
-        )
+        draw_mean_band(right, stats, x="q", scale=100, label=f"Δ of {label}", **style)
+        curves.append(right.get_lines()[-1])
+        undefined = _mark_undefined(right, stats, style) or undefined
         crossing = panel.crossings.get(label)
         if crossing is not None:
             x = 100 * crossing * _offset(i, n)
@@ -153,16 +169,20 @@ def _draw_gap_panel(ax: plt.Axes, panel: GapPanel, gap_label: str) -> list:
         )
     right.axhline(0.0, color="grey", lw=0.8)
     right.set_ylabel(gap_label, fontsize="small")
+    ax.set_zorder(right.get_zorder() + 1)  # accuracy (the headline) above the Δ bands
+    ax.patch.set_visible(False)
     if lines:
         ax.legend(handles=lines, fontsize="xx-small", loc="lower left", framealpha=0.6)
-    return ax.get_lines()[:1] + right.get_lines()[:n]
+    return ax.get_lines()[:1] + curves + ([undefined] if undefined is not None else [])
 
 
 def plot_accuracy_and_gaps(
     grid: Mapping[tuple[str, str], GapPanel], path: str | Path, *, title: str = ""
 ) -> Path:
     """A grid of panels (rows: the Δ measure, columns: e.g. cells): accuracy on the left axis, Δ of
-    each view on the right axis with its zero line, crossings and the knee as vertical lines.
+    each view on the right axis with its zero line, crossings and the knee as vertical lines. A Δ
+    frame may count, per level, the seeds whose Δ is undefined (column ``undefined``): those levels
+    have no mean and are marked with crosses at the bottom of the Δ axis.
 
     ``grid`` maps (row name, column name) → :class:`GapPanel`; the row name labels the Δ axis.
 
@@ -208,7 +228,8 @@ def plot_curve_grid(
     title: str = "",
 ) -> Path:
     """A grid of panels (row name, column name), one mean ± band line per label (e.g. per criterion)
-    against q. ``ylabel`` names the y axis (the row name when empty); ``zero_line`` draws y = 0;
+    against q; levels a frame's ``undefined`` column counts (if any) are marked with crosses at the
+    bottom. ``ylabel`` names the y axis (the row name when empty); ``zero_line`` draws y = 0;
     ``limits`` clips the bands (:data:`~sparsernn.plots.style.ACCURACY_LIMITS` for accuracies).
 
     Examples
@@ -223,11 +244,13 @@ def plot_curve_grid(
     for (row, column), curves in grid.items():
         ax = axes[rows.index(row), columns.index(column)]
         qs: list[float] = []
+        undefined = None
         for i, (label, stats) in enumerate(curves.items()):
             stats = stats.sort_values("q", ascending=False)
             style = _curve_style(i)
             shifted = stats.assign(q=stats["q"] * _offset(i, len(curves)))
             draw_mean_band(ax, shifted, x="q", scale=100, label=label, limits=limits, **style)
+            undefined = _mark_undefined(ax, shifted, style) or undefined
             qs += list(stats["q"])
         _q_axis(ax, qs)
         if zero_line:
@@ -235,7 +258,8 @@ def plot_curve_grid(
         ax.set_title(f"{column}", fontsize="small")
         ax.set_xlabel(Q_LABEL, fontsize="small")
         ax.set_ylabel(ylabel or row, fontsize="small")
-        ax.legend(fontsize="xx-small", loc="lower left")
+        handles = [line for line in ax.get_lines() if not line.get_label().startswith("_")]
+        ax.legend(handles=handles + ([undefined] if undefined else []), fontsize="xx-small", loc="lower left")
     _hide_empty(axes, grid, rows, columns)
     if title:
         fig.suptitle(title, fontsize="medium")

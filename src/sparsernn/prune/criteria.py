@@ -162,8 +162,11 @@ def random(
     """Random pruning (the baseline): the same rule as :func:`magnitude` with uniform random scores.
 
     Every weight is equally likely to go; with ``scope="global"`` the count per matrix varies, with
-    ``scope="layer"`` each matrix loses the same fraction. The same ``seed`` draws the same scores,
-    so pruning one model at rising levels with one seed gives nested masks.
+    ``scope="layer"`` each matrix loses the same fraction: as many weights as :func:`magnitude` at
+    the same level (``ceil(sparsity * (n - 1))``, random scores never tie), except when two ``|w|``
+    tie exactly at magnitude's threshold, where magnitude keeps the tied ones (a weight more). The same
+    ``seed`` draws the same scores, so pruning one model at rising levels with one seed gives nested
+    masks.
 
     Examples
     --------

@@ -19,6 +19,11 @@ equal edge counts block by block:
   nodes get the extra edge is random too. A 1,024-unit LSTM's masks take well under a second.
 - :func:`erdos_renyi_masks`: the edge set is a uniform random subset of that size (the G(n, m) model).
 
+Low densities leave some nodes without edges: below ``density = 1 / cols`` a graph has fewer edges
+than output units (``d_R < 1``), so some units get no input from that matrix. A one-column graph (an
+input of size 1, e.g. MNIST-1D's ``W_ih``) is a star: both wirings then connect the input to
+``round(density · rows)`` random units, the same distribution, and differ on the other matrices only.
+
 Seeds as everywhere in the library (``seed=`` an int, a NumPy Generator or None); one generator
 draws every block in parameter order, so the same seed gives the same masks.
 """

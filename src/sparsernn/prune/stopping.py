@@ -22,6 +22,7 @@ import torch
 
 from sparsernn.errors import ConfigError
 from sparsernn.prune.stopping_eval import (
+    MIN_SEEDS,
     PathKey,
     bootstrap_mean,
     compare,
@@ -49,6 +50,7 @@ MEASURES = ("delta_s", "delta_r")
 __all__ = [
     "CROSSING_MEASURES",
     "MEASURES",
+    "MIN_SEEDS",
     "TRACES",
     "Guarded",
     "PathKey",

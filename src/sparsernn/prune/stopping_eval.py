@@ -26,6 +26,9 @@ from sparsernn.prune.stopping_rules import PruningPath, density_flag, kept_level
 
 DENSITY = "density"
 METRICS = ("error", "abs_error", "acc_lost", "sparsity")
+#: The fewest seeds (paired by seed) a verdict or a CI of ρ rests on (design section 10: a claim
+#: rests on >= 3 seeds); with fewer, the verdict is "too few seeds" and the CI of ρ is undefined.
+MIN_SEEDS = 3
 
 
 class PathKey(NamedTuple):
@@ -51,6 +54,9 @@ def _row(key: PathKey, rule: str, flag: int, target: int, path: PruningPath) -> 
         "knee": target,
         "error": flag - target,
         "abs_error": abs(flag - target),
+        "never": flag >= len(path),  # the rule flags no level: counted one past the sparsest
+        "at_dense": flag == 0,  # flags the dense level itself (e.g. Δ < 0 before any pruning)
+        "no_knee": target >= len(path),  # accuracy never drops by delta: the knee is censored
         "acc_lost": 100 * (path.test_acc[0] - path.test_acc[kept]),
         "sparsity": 1 - path.levels[kept],
     }
@@ -59,7 +65,9 @@ def _row(key: PathKey, rule: str, flag: int, target: int, path: PruningPath) -> 
 def evaluate(paths: Mapping[PathKey, PruningPath], delta: float, *, target: str = "val") -> pd.DataFrame:
     """One row per path and rule: flag, knee, error (flag − knee), |error|, accuracy lost, sparsity.
 
-    ``target`` chooses the knee the rules are scored against: on validation accuracy (the
+    A rule that flags no level, and a knee that is never reached, count as one level past the
+    sparsest (``len(path)``); ``never`` and ``no_knee`` mark those rows, so a report can say how
+    many errors are censored; ``at_dense`` marks a rule that flags the dense level itself. ``target`` chooses the knee the rules are scored against: on validation accuracy (the
     decision data, default) or on test accuracy (then the validation rule is a fair baseline).
     ``acc_lost`` is in percentage points of test accuracy; ``sparsity`` is ``1 - q`` of the level
     kept (the one before the flag). A path's ``"density"`` row learns q* from the paths of the other
@@ -111,19 +119,28 @@ def bootstrap_mean(
 def summarize(table: pd.DataFrame, *, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
     """Per dataset × cell × rule: the number of seeds and, per metric, the mean with its 95 % CI.
 
+    ``never``, ``no_knee`` and ``at_dense`` (when ``table`` has them) count the seeds whose rule
+    flags no level, whose accuracy never drops by δ, and whose rule flags the dense level. With fewer than :data:`MIN_SEEDS` seeds the CI is NaN.
+
     Examples
     --------
-    >>> t = pd.DataFrame({"dataset": "x", "cell": "gru", "rule": "r", "seed": [0, 1],
-    ...                   "error": [1, 3], "abs_error": [1, 3], "acc_lost": [0.5, 1.5], "sparsity": [0.8, 0.9]})
+    >>> t = pd.DataFrame({"dataset": "x", "cell": "gru", "rule": "r", "seed": [0, 1, 2],
+    ...                   "error": [1, 3, 2], "abs_error": [1, 3, 2], "acc_lost": [0.5, 1.5, 1.0],
+    ...                   "sparsity": [0.8, 0.9, 0.85]})
     >>> row = summarize(t).iloc[0]
     >>> int(row["n"]), float(row["error_mean"]), round(float(row["sparsity_mean"]), 2)
-    (2, 2.0, 0.85)
+    (3, 2.0, 0.85)
+    >>> bool(row["error_lo"] <= 2.0 <= row["error_hi"]), bool(np.isnan(summarize(t.head(2)).iloc[0]["error_lo"]))
+    (True, True)
     """
     rows = []
     for (dataset, cell, rule), group in table.groupby(["dataset", "cell", "rule"], sort=True):
         row = {"dataset": dataset, "cell": cell, "rule": rule, "n": len(group)}
+        row |= {c: int(group[c].sum()) for c in ("never", "no_knee", "at_dense") if c in group}
         for metric in METRICS:
             mean, lo, hi = bootstrap_mean(group[metric].to_numpy(), n_boot=n_boot, seed=seed)
+            if len(group) < MIN_SEEDS:  # resampling one or two seeds gives their range, not a CI
+                lo = hi = math.nan
             row |= {f"{metric}_mean": mean, f"{metric}_lo": lo, f"{metric}_hi": hi}
         rows.append(row)
     return pd.DataFrame(rows)
@@ -140,7 +157,8 @@ def compare(
     """Paired comparison of every rule with ``baseline`` per dataset × cell, seed by seed.
 
     ``diff`` = mean over seeds of |error| (rule) − |error| (baseline), with a paired bootstrap 95 %
-    CI; ``verdict`` is "beats" when the CI lies below 0, "worse" when above, else "no difference".
+    CI; ``verdict`` is "beats" when the CI lies below 0, "worse" when above, else "no difference";
+    with fewer than :data:`MIN_SEEDS` pairs it is "too few seeds" (no claim rests on one or two).
 
     Examples
     --------
@@ -162,6 +180,8 @@ def compare(
                 (pairs[rule] - pairs[baseline]).to_numpy(), n_boot=n_boot, seed=seed
             )
             verdict = "beats" if hi < 0 else "worse" if lo > 0 else "no difference"
+            if len(pairs) < MIN_SEEDS:
+                verdict, lo, hi = "too few seeds", math.nan, math.nan
             rows.append(
                 {"dataset": dataset, "cell": cell, "rule": rule, **_split_rule(rule), "n": len(pairs)}
                 | {"diff": diff, "diff_lo": lo, "diff_hi": hi, "verdict": verdict}
@@ -198,7 +218,8 @@ def spearman_ci(
     """Spearman ρ of ``x`` and ``y`` and a bootstrap CI resampling whole ``groups`` (e.g. seeds).
 
     NaN in ``x`` counts as −inf (an undefined gap: no expansion). Without ``groups`` every point
-    is its own group. Replicates with a constant side are dropped; ρ is NaN when undefined.
+    is its own group. Replicates with a constant side are dropped; ρ is NaN when undefined, and the
+    CI is NaN with fewer than :data:`MIN_SEEDS` groups (resampling one or two seeds proves nothing).
 
     Examples
     --------
@@ -210,10 +231,12 @@ def spearman_ci(
     ys = np.asarray(y, dtype=float)
     labels = np.arange(len(xs)) if groups is None else np.asarray(groups)
     names = np.unique(labels)
+    rho = float(_rho(xs, ys))
+    if len(names) < MIN_SEEDS:
+        return rho, math.nan, math.nan
     members = [np.flatnonzero(labels == g) for g in names]
     draws = np.random.default_rng(seed).integers(0, len(names), size=(n_boot, len(names)))
     rhos = np.concatenate([np.atleast_1d(_rho(xs[i], ys[i])) for i in _resampled(members, draws)])
-    rho = float(_rho(xs, ys))
     rhos = rhos[~np.isnan(rhos)]
     if rhos.size == 0:
         return rho, math.nan, math.nan

@@ -70,6 +70,11 @@ class PruningPath:
                 raise ConfigError(
                     f"{name} holds {len(getattr(self, name))} values; expected one per level ({n})"
                 )
+        if any(math.isnan(acc[0]) for acc in (self.val_acc, self.test_acc)):
+            raise ConfigError(
+                f"the dense accuracy is undefined (val {self.val_acc[0]}, test {self.test_acc[0]}); "
+                "expected a number: every knee and accuracy lost is measured from it"
+            )
         for key, measures in self.traces.items():
             for measure, values in measures.items():
                 if measure not in TRACES or len(values) != n:
@@ -100,7 +105,10 @@ def first_crossing(values: tuple[float, ...] | list[float]) -> int:
 def knee(path: PruningPath, delta: float, *, on: str = "val") -> int:
     """First level whose accuracy (``on`` "val" or "test") is more than ``delta`` points below dense.
 
-    Returns ``len(path)`` when accuracy never drops that far.
+    An undefined accuracy (NaN: no evaluation recorded) counts as a drop: a level is within ``delta``
+    of dense only when it is shown to be. A drop that later recovers still marks the knee (the first
+    level counts). Returns ``len(path)`` when accuracy never drops that far: the knee is then
+    censored, counted one level past the sparsest one.
 
     Examples
     --------
@@ -114,7 +122,7 @@ def knee(path: PruningPath, delta: float, *, on: str = "val") -> int:
         raise ConfigError(f"delta must be in [0, 100] percentage points, got {delta!r}")
     acc = path.val_acc if on == "val" else path.test_acc
     floor = acc[0] - delta / 100
-    return next((i for i, a in enumerate(acc) if a < floor - 1e-12), len(acc))
+    return next((i for i, a in enumerate(acc) if math.isnan(a) or a < floor - 1e-12), len(acc))
 
 
 def kept_level(flag: int) -> int:

@@ -14,7 +14,11 @@ and fixed throughout training.
 Every decision reads the validation split (a recipe must give ``data.options.n_val`` or
 ``val_fraction``: checked before anything runs); test accuracy is only recorded. Paths and scratch
 trainings are independent jobs (:mod:`~sparsernn.studies.protocols.controlled_jobs`), run in
-``recorder.workers`` processes with results independent of that number.
+``recorder.workers`` processes with results independent of that number. Jobs compared with each
+other share their training randomness: every path fine-tunes on one data order, every scratch model
+trains on one, so paths differ only by criterion and scratch models only by wiring. Noisy accuracy
+(``robustness``) is measured on the test split with the same noisy inputs at every level of every
+path. A unit of work is the whole run: one killed midway is redone from its dense base.
 
 Logged rows (index → values): ``phase="dense", epoch`` → ``loss, val_accuracy, test_accuracy``;
 ``phase="level", path, level`` → ``val_accuracy, test_accuracy, val_accuracy_pruned,

@@ -3,14 +3,19 @@ training per (init, density).
 
 Every job is self-contained (the base state dict, the config, the params and a job seed derived from
 the run's seed and the job's name), so it runs the same in this process or in a worker: it reseeds
-the training shuffle with its own seed and never reads state another job changed. Results are
-therefore independent of the number of workers. In this process the jobs share the parent's
-:class:`Shared` data; a worker builds its own from the config (same seed, same data).
+the training shuffle itself and never reads state another job changed. Results are therefore
+independent of the number of workers. In this process the jobs share the parent's :class:`Shared`
+data; a worker builds its own from the config (same seed, same data).
+
+Jobs that are compared with each other share their training randomness (common random numbers):
+every path fine-tunes on the same shuffle (:data:`FINETUNE`), every scratch model trains on the same
+one (:data:`SCRATCH`), so two paths of a run differ only by their criterion and two scratch models
+only by their masks. The job's own seed draws only what is its own: random scores, scratch masks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +43,8 @@ SCRATCH_INITS: dict[str, Callable[..., dict[str, torch.Tensor]]] = {
 }
 #: Criteria that split one global budget across matrices, whatever the recipe's scope.
 GLOBAL_ONLY = prune.GLOBAL_ONLY_CRITERIA
+#: Names of the training randomness every path (fine-tuning) and every scratch model share (:func:`job_seed`).
+FINETUNE, SCRATCH = "finetune", "scratch"
 
 
 @dataclass(frozen=True)
@@ -171,18 +178,21 @@ def _load_base(job: PathJob, loaders: Loaders) -> SequenceClassifier:
     return model
 
 
-def run_path(job: PathJob, shared: Shared | None = None) -> list[dict[str, Any]]:
-    """Prune level by level (each: prune, evaluate, fine-tune with frozen masks, log); return the rows.
+def path_levels(job: PathJob, shared: Shared) -> Iterator[tuple[float, SequenceClassifier, dict[str, float]]]:
+    """The levels of a path, dense to sparse: ``(q, model, pruned)`` once the model is pruned to
+    density ``q`` (kept ⊆ previously kept) and fine-tuned ``finetune_epochs`` with frozen masks and a
+    fresh optimizer; ``pruned`` holds the accuracies right after pruning. One model, changed in place.
 
-    The dense level (q = 1.0) is the parent's: it is the same for every path and not logged here.
+    Every path fine-tunes on the same shuffle and global seed (:data:`FINETUNE`); ``job.seed``
+    draws only the criterion's own randomness (``random`` scores).
     """
     config, params = job.config, job.params
-    shared = shared or make_shared(config, params)
-    shared.loaders.train.generator.manual_seed(job.seed)  # this job's own training shuffle
-    recorder = Recorder(progress=job.progress)
+    common = job_seed(config.seed, FINETUNE)
+    shared.loaders.train.generator.manual_seed(common)
+    recorder = Recorder(progress=job.progress)  # progress bars only: fine-tuning logs nothing
     model = _load_base(job, shared.loaders)
     criterion, scope = split_path(job.criterion, params.scope)
-    with torch_seeded(job.seed):  # dropout, if any
+    with torch_seeded(common):  # dropout, if any
         for q in (q for q in params.densities if q < 1.0):
             masks = prune_masks(
                 model, 1.0 - q, criterion=criterion, weights=params.weights, scope=scope, seed=job.seed
@@ -194,7 +204,18 @@ def run_path(job: PathJob, shared: Shared | None = None) -> list[dict[str, Any]]
             }
             if params.finetune_epochs:
                 train(config, model, shared.loaders, recorder, epochs=params.finetune_epochs)
-            log_level(model, shared, params, recorder, path=job.criterion, level=q, pruned=pruned)
+            yield q, model, pruned
+
+
+def run_path(job: PathJob, shared: Shared | None = None) -> list[dict[str, Any]]:
+    """Prune level by level (:func:`path_levels`) and log each level; return the rows.
+
+    The dense level (q = 1.0) is the parent's: it is the same for every path and not logged here.
+    """
+    shared = shared or make_shared(job.config, job.params)
+    recorder = Recorder()
+    for q, model, pruned in path_levels(job, shared):
+        log_level(model, shared, job.params, recorder, path=job.criterion, level=q, pruned=pruned)
     return recorder.rows
 
 
@@ -218,8 +239,9 @@ def train_scratch(job: ScratchJob, shared: Shared) -> tuple[SequenceClassifier, 
         history.append(evaluate(model, shared.val)["accuracy"])
         return False
 
-    shared.loaders.train.generator.manual_seed(job.seed)
-    with torch_seeded(job.seed):
+    common = job_seed(job.config.seed, SCRATCH)  # every scratch model: the same shuffle
+    shared.loaders.train.generator.manual_seed(common)
+    with torch_seeded(common):
         fit(
             model,
             shared.loaders.train,

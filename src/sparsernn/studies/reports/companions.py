@@ -22,7 +22,9 @@ import pandas as pd
 from sparsernn._registry import registry
 from sparsernn.results import load, load_metrics
 
-COMPANIONS: Mapping[str, str] = registry({"darji-seeds": "darji-structure-thesis"})
+COMPANIONS: Mapping[str, str] = registry(
+    {"darji-seeds": "darji-structure-thesis", "darji-seeds-small": "darji-structure-thesis-small"}
+)
 """Study → the study whose models of the same graphs supply the seeds it does not train."""
 IGNORED = frozenset({"params.first", "params.count", "params.save_models"})
 CONFIG_PREFIXES = ("data.", "model.", "train.", "params.")

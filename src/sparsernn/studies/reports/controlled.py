@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from sparsernn._io import write_atomic
+from sparsernn.prune.stopping import MIN_SEEDS
 from sparsernn.studies.reports import controlled_controls as controls
 from sparsernn.studies.reports import controlled_expansion as expansion
 from sparsernn.studies.reports import controlled_figures as figures
@@ -79,7 +80,7 @@ def _stopping_section(magnitude: dict, out: Path) -> tuple[list[str], list[str]]
         "#### Verdicts at a glance (first layer to cross; δ = "
         + " / ".join(f"{d}" for d in stopping.DELTAS)
         + " points): does the expansion rule beat the density-only rule? "
-        "(`beats`, `worse`, `=` no difference, `?` no density-only baseline)",
+        f"(`beats`, `worse`, `=` no difference, `?` no density-only baseline, `n<{MIN_SEEDS}` too few seeds)",
         "",
         *markdown_table(stopping.verdict_overview(tables)),
         "",
@@ -91,9 +92,11 @@ def _stopping_section(magnitude: dict, out: Path) -> tuple[list[str], list[str]]
             "",
             "Error = flagged level − knee level (negative: the rule stops before the knee); mean over "
             "seeds [bootstrap 95 % CI]. `vs density-only`: paired mean of |error| − |error of the "
-            "density-only rule|; the rule beats density-only only where this CI lies below 0. The "
-            "validation rule is scored against the test knee. `all layers` rows are shown where they "
-            "differ from `first layer` ones. Full table: `stopping_rules.csv`.",
+            "density-only rule|; the rule beats density-only only where this CI lies below 0, with at "
+            f"least {MIN_SEEDS} seeds. A rule that never flags (`never flags`: how many seeds), and a "
+            "knee never reached, count as one level past the sparsest. The validation rule is scored "
+            "against the test knee. `all layers` rows are shown where they differ from `first layer` "
+            "ones. Full table: `stopping_rules.csv`.",
             "",
             *markdown_table(stopping.verdict_markdown(table)),
             "",
@@ -138,11 +141,14 @@ def _spearman_section(paths: dict, out: Path) -> list[str]:
     ]
 
 
-def kalra_section(paths: dict, skipped: dict, metrics: pd.DataFrame, out: Path) -> list[str]:
-    """The main page: figures, verdict tables, the random control, ranks across criteria, noise."""
+def kalra_section(paths: dict, counts: str, metrics: pd.DataFrame, out: Path) -> list[str]:
+    """The main page: figures, verdict tables, the random control, ranks across criteria, noise.
+
+    ``counts`` is the :func:`counts_line` of every recorded path, complete or not.
+    """
     magnitude = paths.get("magnitude", {})
     lines = ["### Kalra, controlled: does expansion tell when pruning breaks an RNN?", ""]
-    lines += [counts_line(paths, skipped), ""]
+    lines += [counts, ""]
     if not magnitude:
         return [*lines, "No complete magnitude path yet: nothing to evaluate.", ""]
     summary, details = _stopping_section(magnitude, out)
@@ -173,7 +179,16 @@ def counts_line(paths: dict, skipped: dict) -> str:
 
 
 def _accuracy_wide(table: pd.DataFrame) -> pd.DataFrame:
-    """Rows dataset × cell × criterion, columns q: ``mean ± half-width`` of the 95 % interval."""
+    """Rows dataset × cell × criterion, columns q: ``mean ± half-width`` of the 95 % interval; ``n``:
+    the seeds averaged (a range where some level has fewer, e.g. a failed run).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"dataset": "x", "cell": "gru", "criterion": "magnitude", "q": [1.0, 0.5],
+    ...                   "mean": [0.9, 0.8], "n": [5, 4], "ci95_low": [0.88, 0.7], "ci95_high": [0.92, 0.9]})
+    >>> _accuracy_wide(t).to_dict("records")
+    [{'dataset': 'x', 'cell': 'gru', 'criterion': 'magnitude', 'n': '4–5', '100%': '0.900 ± 0.020', '50%': '0.800 ± 0.100'}]
+    """
     half = (table["ci95_high"] - table["ci95_low"]) / 2
     text = [
         f"{m:.3f}" + (f" ± {h:.3f}" if np.isfinite(h) else "")
@@ -182,6 +197,8 @@ def _accuracy_wide(table: pd.DataFrame) -> pd.DataFrame:
     wide = table.assign(text=text).pivot(index=["dataset", "cell", "criterion"], columns="q", values="text")
     wide = wide[sorted(wide.columns, reverse=True)]
     wide.columns = [f"{100 * q:g}%" for q in wide.columns]
+    seeds = table.groupby(["dataset", "cell", "criterion"])["n"].agg(["min", "max"])
+    wide.insert(0, "n", [f"{lo}" if lo == hi else f"{lo}–{hi}" for lo, hi in seeds.to_numpy()])
     return wide.reset_index()
 
 
@@ -199,8 +216,12 @@ def _verdictcounts_line(diffs: pd.DataFrame) -> pd.DataFrame:
     return counts.reset_index()
 
 
-def expansion_page(paths: dict, metrics: pd.DataFrame, out: Path) -> list[str]:
-    """The expansion-pruning page (markdown lines); writes its figures and CSVs into ``out``."""
+def expansion_page(paths: dict, metrics: pd.DataFrame, out: Path, *, counts: str | None = None) -> list[str]:
+    """The expansion-pruning page (markdown lines); writes its figures and CSVs into ``out``.
+
+    ``counts`` is the :func:`counts_line` of every recorded path (incomplete ones counted); by
+    default that of ``paths``.
+    """
     out.mkdir(parents=True, exist_ok=True)
     long = expansion.long_accuracy(paths)
     table = expansion.accuracy_table(long)
@@ -208,8 +229,14 @@ def expansion_page(paths: dict, metrics: pd.DataFrame, out: Path) -> list[str]:
     within = expansion.within_table(paths)
     write_atomic(out / "accuracy.csv", compact_csv(table))
     lines = ["# Expansion-preserving pruning and expander wiring (controlled harness)", ""]
-    lines += [counts_line(paths, {}), "", "## Reading (generated from the tables below)", ""]
-    lines += [*expansion.expansion_reading(diffs, within), ""]
+    counts = counts if counts is not None else counts_line(paths, {})
+    failed = (
+        "Failed runs are in no table here: the Kalra page lists them with their reasons, and "
+        "`runs.csv` gives every run's `status`."
+    )
+    lines += [f"{counts} {failed}", "", "## Reading (generated from the tables below)", ""]
+    scratch = expansion.scratch_comparison(expansion.scratch_frame(metrics), long)
+    lines += [*expansion.expansion_reading(diffs, within), *expansion.scratch_reading(scratch[1]), ""]
     lines += ["## Test accuracy at each q (mean ± half-width of the 95 % t interval over seeds)", ""]
     lines += [*markdown_table(_accuracy_wide(table)), ""]
     lines += _images(figures.criteria_accuracy_figures(table, out), "accuracy by criterion,")
@@ -233,7 +260,7 @@ def expansion_page(paths: dict, metrics: pd.DataFrame, out: Path) -> list[str]:
             *markdown_table(_diff_rows(diffs)),
             "",
         ]
-    lines += _scratch_section(metrics, long, out)
+    lines += _scratch_section(*scratch, out)
     return lines + glossary(lines)
 
 
@@ -265,8 +292,7 @@ def _within_section(within: pd.DataFrame) -> list[str]:
     return lines
 
 
-def _scratch_section(metrics: pd.DataFrame, long: pd.DataFrame, out: Path) -> list[str]:
-    stats, diffs = expansion.scratch_comparison(expansion.scratch_frame(metrics), long)
+def _scratch_section(stats: pd.DataFrame, diffs: pd.DataFrame, out: Path) -> list[str]:
     if stats.empty:
         return []
     write_atomic(out / "scratch.csv", compact_csv(stats))
@@ -282,11 +308,12 @@ def _scratch_section(metrics: pd.DataFrame, long: pd.DataFrame, out: Path) -> li
 def report(runs: pd.DataFrame, metrics: pd.DataFrame, out: Path) -> list[str]:
     """The Kalra page's lines; the expansion-pruning page is written to ``out/expansion-pruning``."""
     metrics = with_run_keys(metrics, runs)
-    paths, skipped = all_paths(metrics, runs)
-    paths = {c: p for c, p in paths.items() if p}
-    lines = kalra_section(paths, skipped, metrics, out)
+    recorded, skipped = all_paths(metrics, runs)
+    counts = counts_line(recorded, skipped)  # every criterion, even one with no complete path
+    paths = {c: p for c, p in recorded.items() if p}
+    lines = kalra_section(paths, counts, metrics, out)
     if paths:
-        page = expansion_page(paths, metrics, out / SUBPAGE)
+        page = expansion_page(paths, metrics, out / SUBPAGE, counts=counts)
         write_atomic(out / SUBPAGE / "summary.md", "\n".join(page).encode())
         lines += [
             f"The criteria compared at equal density and the sparse-from-scratch trainings: [{SUBPAGE} page]({SUBPAGE}/summary.md).",

@@ -11,10 +11,16 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-import numpy as np
 import pandas as pd
 
-from sparsernn.prune.stopping import PathKey, PruningPath, bootstrap_mean, criteria_spearman, knee
+from sparsernn.prune.stopping import (
+    MIN_SEEDS,
+    PathKey,
+    PruningPath,
+    bootstrap_mean,
+    criteria_spearman,
+    knee,
+)
 from sparsernn.studies.reports.controlled_paths import by_cell
 from sparsernn.studies.reports.controlled_stopping import DELTAS, SYMBOLS, interval
 
@@ -27,8 +33,8 @@ def control_frame(
     seed: int = 0,
 ) -> pd.DataFrame:
     """Magnitude against its random control: per dataset × cell × δ, the validation knees' q (median
-    over seeds) and the levels magnitude keeps accuracy longer (random knee − magnitude knee, paired
-    by seed, bootstrap CI)."""
+    over seeds) and the levels magnitude keeps accuracy longer (magnitude knee − random knee, paired
+    by seed, bootstrap CI); a verdict needs :data:`~sparsernn.prune.stopping.MIN_SEEDS` pairs."""
     rows = []
     for (dataset, cell), seeds in by_cell(magnitude).items():
         pairs = [
@@ -42,6 +48,8 @@ def control_frame(
             knees = [(knee(m, delta), knee(r, delta)) for m, r in pairs]
             gain, lo, hi = bootstrap_mean([k_m - k_r for k_m, k_r in knees], n_boot=n_boot, seed=seed)
             verdict = "magnitude later" if lo > 0 else "random later" if hi < 0 else "no difference"
+            if len(pairs) < MIN_SEEDS:  # the bootstrap range of one or two seeds is no CI
+                verdict, lo, hi = "too few seeds", math.nan, math.nan
             rows.append(
                 {"dataset": dataset, "cell": cell, "δ (points)": delta, "n": len(pairs)}
                 | {
@@ -54,12 +62,11 @@ def control_frame(
 
 
 def _median_q(pairs: list, knees: list, side: int) -> str:
-    qs = [
-        pair[side].levels[k] if k < len(pair[side]) else math.nan
-        for pair, k in zip(pairs, [k[side] for k in knees])
-    ]
-    finite = [q for q in qs if np.isfinite(q)]
-    return f"{100 * float(np.median(finite)):g}" if finite else "never"
+    """The q (%) of the median knee over seeds, a recorded level (the denser middle one for an even
+    count; a knee never reached counts as sparser than every level); "never" when that is the median."""
+    ranked = sorted(((k[side], pair[side]) for pair, k in zip(pairs, knees, strict=True)), key=lambda t: t[0])
+    k, path = ranked[(len(ranked) - 1) // 2]
+    return f"{100 * path.levels[k]:g}" if k < len(path) else "never"
 
 
 def spearman_frame(
@@ -109,6 +116,11 @@ def spearman_reading(table: pd.DataFrame) -> list[str]:
     if table.empty:
         return ["- Only one criterion was recorded: no ranking across criteria."]
     levels = int(table["levels"].sum())
+    if int(table["undefined"].sum()) == levels:
+        return [
+            f"- Across {len(table)} dataset × cell × view × Δ combinations, ρ has no CI at any level "
+            f"(fewer than {MIN_SEEDS} seeds, or Δ or accuracy constant): no ranking is claimed."
+        ]
     above, below = int(table["ρ > 0 (CI)"].sum()), int(table["ρ < 0 (CI)"].sum())
     best = table.sort_values("mean ρ", ascending=False).iloc[0]
     return [
@@ -116,7 +128,7 @@ def spearman_reading(table: pd.DataFrame) -> list[str]:
         f"ranks the criteria's test accuracies positively (CI of ρ above 0) at {above} levels and "
         f"negatively at {below}; elsewhere the CI includes 0 or ρ is undefined.",
         f"- Highest mean ρ: {best['mean ρ']:.2f} ({best['Δ']} of view {best['view']}, {best['dataset']}, "
-        f"{best['cell']}).",
+        f"{best['cell']}; CI above 0 at {int(best['ρ > 0 (CI)'])} of its {int(best['levels'])} levels).",
     ]
 
 

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from sparsernn.prune.stopping import PathKey, PruningPath
+from sparsernn.prune.stopping import MIN_SEEDS, PathKey, PruningPath
 from sparsernn.studies.protocols.controlled_jobs import GLOBAL_ONLY
 from sparsernn.studies.tables import seed_stats
 
@@ -97,19 +97,20 @@ def paired_stats(frame: pd.DataFrame, by: list[str], value: str, *, better: str 
     """Mean paired difference ``value`` per group, its 95 % t-interval and a verdict.
 
     ``verdict`` is ``better`` when the interval lies above 0, "worse" below, "no difference" when it
-    includes 0 and "too few seeds" with one pair.
+    includes 0 and "too few seeds" with fewer than :data:`~sparsernn.prune.stopping.MIN_SEEDS` pairs
+    (a zero-width interval from two identical differences is no evidence).
 
     Examples
     --------
-    >>> t = pd.DataFrame({"g": ["a"] * 3 + ["b"] * 3, "d": [1.0, 1.2, 0.9, 0.5, -0.4, 0.1]})
+    >>> t = pd.DataFrame({"g": ["a"] * 3 + ["b"] * 3 + ["c"] * 2, "d": [1.0, 1.2, 0.9, 0.5, -0.4, 0.1, 2, 2]})
     >>> paired_stats(t, ["g"], "d")["verdict"].tolist()
-    ['beats', 'no difference']
+    ['beats', 'no difference', 'too few seeds']
     """
     stats = seed_stats(frame, by, value)
     verdict = np.where(
         stats["ci95_low"] > 0, better, np.where(stats["ci95_high"] < 0, "worse", "no difference")
     )
-    return stats.assign(verdict=np.where(stats["n"] < 2, "too few seeds", verdict))
+    return stats.assign(verdict=np.where(stats["n"] < MIN_SEEDS, "too few seeds", verdict))
 
 
 def _against_bases(frame: pd.DataFrame, keys: list[str], value: str) -> pd.DataFrame:
@@ -208,19 +209,49 @@ def expansion_reading(diffs: pd.DataFrame, within: pd.DataFrame) -> list[str]:
     """Plain-language sentences generated from the paired differences against magnitude."""
     if diffs.empty:
         return ["- Only magnitude pruning was recorded: nothing to compare against it."]
-    lines = []
+    lines = [
+        f"- {len(diffs)} paired intervals against magnitude (criterion × dataset × cell × q): were no "
+        "criterion different from magnitude, about 1 in 40 would still lie above zero by chance."
+    ]
     for criterion, mine in diffs.groupby("criterion", sort=True):
         beats, worse = mine[mine["verdict"] == "beats magnitude"], mine[mine["verdict"] == "worse"]
         where = ", ".join(
             f"{d}/{c} q={100 * q:g}%" for d, c, q in beats[["dataset", "cell", "q"]].itertuples(index=False)
         )
+        few = int(mine["verdict"].eq("too few seeds").sum())
         lines.append(
             f"- {criterion}: beats magnitude at {len(beats)} of {len(mine)} dataset × cell × q points"
-            f"{' (' + where + ')' if where else ''}, worse at {len(worse)}, no difference elsewhere."
+            f"{' (' + where + ')' if where else ''}, worse at {len(worse)}"
+            + (f", too few seeds (< {MIN_SEEDS}) for a verdict at {few}" if few else "")
+            + ", no difference elsewhere."
         )
     for criterion, mine in within.groupby("criterion", sort=True):
         lines.append(
             f"- {criterion}: the sparsest level within one point of dense (validation) reaches "
             f"{100 * mine['sparsity'].mean():.1f} % sparsity on average over {len(mine)} paths."
+        )
+    return lines
+
+
+def scratch_reading(diffs: pd.DataFrame) -> list[str]:
+    """One sentence per comparison of :func:`scratch_comparison` (paired by seed, 95 % t intervals).
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"comparison": "expander − erdos_renyi", "verdict": ["first better", "no difference"]})
+    >>> scratch_reading(d)
+    ['- From scratch, expander − erdos_renyi: the first is better at 1 of 2 dataset × cell × q points, worse at 0, no difference elsewhere.']
+    """
+    if diffs.empty:
+        return []
+    lines = []
+    for comparison, mine in diffs.groupby("comparison", sort=True):
+        better, worse = mine["verdict"].eq("first better").sum(), mine["verdict"].eq("worse").sum()
+        few = int(mine["verdict"].eq("too few seeds").sum())
+        lines.append(
+            f"- From scratch, {comparison}: the first is better at {better} of {len(mine)} dataset × "
+            f"cell × q points, worse at {worse}"
+            + (f", too few seeds (< {MIN_SEEDS}) for a verdict at {few}" if few else "")
+            + ", no difference elsewhere."
         )
     return lines

@@ -53,31 +53,67 @@ def weakest(path: PruningPath, measure: str, views: tuple[str, ...]) -> list[flo
     return [math.nan if np.isnan(col).any() else float(col.min()) for col in values.T]
 
 
-def _stats(paths: Mapping[int, PruningPath], values) -> pd.DataFrame:
-    """Mean and 95 % interval over seeds of ``values(path)`` (one number per level)."""
+def _per_level(paths: Mapping[int, PruningPath], values) -> pd.DataFrame:
+    """Rows ``seed, q, value`` of ``values(path)`` (one number per level)."""
     rows = [
         {"seed": s, "q": q, "value": v}
         for s, p in paths.items()
         for q, v in zip(p.levels, values(p), strict=True)
     ]
-    return seed_stats(pd.DataFrame(rows), ["q"])
+    return pd.DataFrame(rows)
+
+
+def _stats(paths: Mapping[int, PruningPath], values) -> pd.DataFrame:
+    """Mean and 95 % interval over seeds of ``values(path)`` (one number per level)."""
+    return seed_stats(_per_level(paths, values), ["q"])
+
+
+def defined_stats(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """:func:`~sparsernn.studies.tables.seed_stats` of a Δ whose undefined values (NaN, ±inf) are
+    never averaged away: a group with one has no mean, and ``undefined`` counts them.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"q": [1.0, 1.0, 0.5, 0.5], "value": [2.0, 3.0, 1.0, float("-inf")]})
+    >>> defined_stats(frame, ["q"])[["q", "mean", "n", "undefined"]].to_dict("records")
+    [{'q': 0.5, 'mean': nan, 'n': 1, 'undefined': 1}, {'q': 1.0, 'mean': 2.5, 'n': 2, 'undefined': 0}]
+    """
+    bad = ~np.isfinite(frame["value"].to_numpy(dtype=float))
+    stats = seed_stats(frame.assign(value=frame["value"].where(~bad)), by)
+    counts = frame.assign(_bad=bad).groupby(by, sort=True, dropna=False)["_bad"].sum()
+    stats["undefined"] = counts.to_numpy(dtype=int)
+    hidden = stats["undefined"] > 0
+    stats.loc[hidden, ["mean", "std", "ci95_low", "ci95_high"]] = np.nan
+    return stats
+
+
+def _gap_stats(paths: Mapping[int, PruningPath], values) -> pd.DataFrame:
+    return defined_stats(_per_level(paths, values), ["q"])
+
+
+def _median_level(paths: Mapping[int, PruningPath], flags: list[int]) -> float | None:
+    """The q of the median flagged level over seeds (a recorded level: the denser of the two middle
+    ones for an even count), when at least half of the seeds flag a level; None otherwise."""
+    flagged = sorted(p.levels[f] for p, f in zip(paths.values(), flags, strict=True) if f < len(p))
+    if not flagged or 2 * len(flagged) < len(paths):
+        return None
+    return flagged[len(flagged) // 2]  # q ascending: the upper middle is the denser
 
 
 def _median_crossing(paths: Mapping[int, PruningPath], rule: str) -> float | None:
     """The median q of a rule's flag over seeds, when at least half of them flag a level."""
-    qs = [p.levels[f] for p in paths.values() if (f := expansion_flags(p).get(rule, len(p))) < len(p)]
-    return float(np.median(qs)) if qs and 2 * len(qs) >= len(paths) else None
+    return _median_level(paths, [expansion_flags(p).get(rule, len(p)) for p in paths.values()])
 
 
 def _median_knee(paths: Mapping[int, PruningPath]) -> float | None:
-    qs = [p.levels[k] for p in paths.values() if (k := knee(p, KNEE_DELTA)) < len(p)]
-    return float(np.median(qs)) if qs and 2 * len(qs) >= len(paths) else None
+    return _median_level(paths, [knee(p, KNEE_DELTA) for p in paths.values()])
 
 
 def gap_panel(paths: Mapping[int, PruningPath], measure: str) -> GapPanel:
-    """Test accuracy and one ``measure`` curve per view (its weakest layer), mean ± band over seeds."""
+    """Test accuracy and one ``measure`` curve per view (its weakest layer), mean ± band over seeds
+    (a level where a seed's Δ is undefined has no mean: :func:`defined_stats`)."""
     views = next(iter(paths.values())).views()
-    gaps = {view: _stats(paths, lambda p, v=view: weakest(p, measure, (v,))) for view in views}
+    gaps = {view: _gap_stats(paths, lambda p, v=view: weakest(p, measure, (v,))) for view in views}
     crossings = {view: _median_crossing(paths, f"{measure}:{view}:first") for view in views}
     accuracy = _stats(paths, lambda p: p.test_acc)
     label = f"knee ({KNEE_DELTA} point, validation; median)"
@@ -133,7 +169,7 @@ def criteria_gap_frame(paths: Mapping[str, Mapping[PathKey, PruningPath]]) -> pd
                 ]
     if not rows:
         return pd.DataFrame()
-    return seed_stats(pd.DataFrame(rows), ["dataset", "cell", "measure", "criterion", "q"])
+    return defined_stats(pd.DataFrame(rows), ["dataset", "cell", "measure", "criterion", "q"])
 
 
 def criteria_gap_figures(gaps: pd.DataFrame, out: Path) -> list[Path]:

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from sparsernn.errors import DataError
+from sparsernn.errors import ConfigError, DataError
 from sparsernn.prune.stopping import PathKey, PruningPath
 
 #: Config columns naming a run's dataset, cell and seed (as :func:`sparsernn.results.load` writes them).
@@ -135,7 +135,10 @@ def _build(level_rows: pd.DataFrame, expansion_rows: pd.DataFrame, expected: tup
         raise DataError(f"no expansion value for {error.args[0]}; expected one at every level") from None
     val = tuple(acc["val_accuracy"][q] for q in levels)
     test = tuple(acc["test_accuracy"][q] for q in levels)
-    return PruningPath(levels, val, test, traces)
+    try:
+        return PruningPath(levels, val, test, traces)
+    except ConfigError as error:  # e.g. an undefined dense accuracy: the path cannot be scored
+        raise DataError(str(error)) from None
 
 
 def _key(rows: pd.DataFrame) -> PathKey:

@@ -14,9 +14,10 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from sparsernn.prune.stopping import PathKey, PruningPath, compare, evaluate, summarize
+from sparsernn.prune.stopping import MIN_SEEDS, PathKey, PruningPath, compare, evaluate, summarize
 
 DELTAS = (1, 5)
+KALRA_SEEDS = 5  # the seeds a claim of the Kalra study rests on (design section 10)
 SYMBOLS = {"delta_s": "Δ_S", "delta_r": "Δ_R", "delta_s_weighted": "weighted Δ_S", "degree": "avg degree < 3"}
 LAYERS = {"first": "first layer", "all": "all layers"}
 BASELINES = {"density": "density-only (leave one dataset out)", "validation": "validation (vs test knee)"}
@@ -37,15 +38,18 @@ def rule_label(rule: str) -> str:
 
 
 def interval(mean: float, lo: float, hi: float, digits: int = 2) -> str:
-    """``"mean [lo, hi]"`` with ``digits`` decimals; ``"-"`` when the mean is not finite.
+    """``"mean [lo, hi]"`` with ``digits`` decimals; ``"-"`` when the mean is not finite, the mean
+    alone when the CI is unknown (too few seeds).
 
     Examples
     --------
-    >>> interval(-1.0, -1.5, -0.25), interval(float("nan"), 0.0, 0.0)
-    ('-1.00 [-1.50, -0.25]', '-')
+    >>> interval(-1.0, -1.5, -0.25), interval(float("nan"), 0.0, 0.0), interval(2.0, float("nan"), float("nan"))
+    ('-1.00 [-1.50, -0.25]', '-', '2.00 [no CI]')
     """
     if not np.isfinite(mean):
         return "-"
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return f"{mean:.{digits}f} [no CI]"
     return f"{mean:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
 
 
@@ -57,7 +61,10 @@ def verdict_frame(
 
     Expansion and degree rules are scored against the validation knee, the validation rule against
     the test knee. ``view`` is empty for the baselines. ``verdict`` is "beats density-only",
-    "worse than density-only", "no difference", or "no density baseline" (a single dataset).
+    "worse than density-only", "no difference", "too few seeds" (fewer than
+    :data:`~sparsernn.prune.stopping.MIN_SEEDS` paired seeds) or "no density baseline" (a single
+    dataset). ``never`` counts the seeds whose rule flags no level, ``no_knee`` those whose
+    accuracy never drops by δ (both counted one level past the sparsest).
     """
     val = evaluate(paths, delta)
     test = evaluate(paths, delta, target="test")
@@ -123,6 +130,7 @@ def verdict_markdown(table: pd.DataFrame) -> pd.DataFrame:
             "view": [r["view"] or "-" for r in rows],
             "rule": [rule_label(r["rule"]) for r in rows],
             "n": [r["n"] for r in rows],
+            "never flags": [int(r.get("never", 0)) for r in rows],
             "error (levels)": [_row_interval(r, "error") for r in rows],
             "abs error": [_row_interval(r, "abs_error") for r in rows],
             "vs density-only": [
@@ -143,6 +151,7 @@ SHORT = {
     "worse than density-only": "worse",
     "no difference": "=",
     "no density baseline": "?",
+    "too few seeds": f"n<{MIN_SEEDS}",
 }
 
 
@@ -193,12 +202,26 @@ def verdict_reading(table: pd.DataFrame) -> list[str]:
     lines = [
         f"- δ = {_points(delta)}: in {won} of {cells} dataset × cell × view combinations at least one "
         f"expansion rule beats the density-only rule (paired CI below zero); "
-        f"{len(winners)} of {len(expansion)} expansion rules × cells beat it, {len(losers)} are worse."
+        f"{len(winners)} of {len(expansion)} expansion rules × cells beat it, {len(losers)} are worse "
+        "(were no rule better than density-only, about 1 interval in 40 would still lie below zero by "
+        "chance)."
     ]
     if table["verdict"].eq("no density baseline").all():
         lines = [
             f"- δ = {_points(delta)}: there is no density-only baseline (it needs at least two datasets)."
         ]
+    elif expansion["verdict"].eq("too few seeds").all():
+        lines = [
+            f"- δ = {_points(delta)}: no verdict: every cell has fewer than {MIN_SEEDS} seeds paired "
+            "with the density-only rule (a claim rests on at least that many)."
+        ]
+    seeds = int(expansion["n"].min())
+    if seeds < KALRA_SEEDS:
+        lines.append(
+            f"  - Some cells rest on {seeds} seed{'s' * (seeds != 1)}; this study's standard is "
+            f"{KALRA_SEEDS} (design section 10): read every number here as preliminary."
+        )
+    lines += _censoring_sentences(table)
     for rule, mine in per_view.groupby(per_view["rule"].map(_without_view), sort=False):
         lines.append(_rule_sentence(rule_label(rule), mine, "dataset × cell × view cells"))
     validation = table[table["rule"] == "validation"]
@@ -215,13 +238,32 @@ def _rule_sentence(name: str, rows: pd.DataFrame, unit: str) -> str:
     errors = rows["error_mean"]
     where = (
         f"it flags {_levels(errors.mean())} on average "
-        f"(from {errors.min():+.1f} to {errors.max():+.1f} levels across cells)."
+        f"(from {errors.min():+.1f} to {errors.max():+.1f} levels across cells)"
     )
-    if rows["verdict"].eq("no density baseline").all():
+    for column, what in (("never", "it never flags"), ("at_dense", "it flags the dense level itself")):
+        if column in rows and rows[column].sum() > 0:
+            where += f"; {what} on {int(rows[column].sum())} of {int(rows['n'].sum())} paths"
+    where += "."
+    if rows["verdict"].isin(["no density baseline", "too few seeds"]).all():
         return f"  - {name}: {where}"
     beats = int(rows["verdict"].eq("beats density-only").sum())
     worse = int(rows["verdict"].eq("worse than density-only").sum())
     return f"  - {name}: beats density-only in {beats} of {len(rows)} {unit}, worse in {worse}; {where}"
+
+
+def _censoring_sentences(table: pd.DataFrame) -> list[str]:
+    """How many knees are censored (accuracy never drops by δ) and what that does to the errors."""
+    if "no_knee" not in table:
+        return []
+    knees = table[table["rule"].map(is_expansion_rule)].drop_duplicates(["dataset", "cell"])
+    censored, total = int(knees["no_knee"].sum()), int(knees["n"].sum())
+    if total == 0 or censored == 0:
+        return []
+    return [
+        f"  - On {censored} of {total} paths validation accuracy never drops by δ: their knee counts "
+        "one level past the sparsest (the true knee is at least that sparse), as does a rule that "
+        "never flags."
+    ]
 
 
 def _without_view(rule: str) -> str:

@@ -11,6 +11,7 @@ import pandas as pd
 
 from sparsernn.errors import SparsernnError
 from sparsernn.studies.protocols.graph_file import read_graph_file
+from sparsernn.studies.protocols.structure import StructureParams
 from sparsernn.studies.tables import markdown_table
 
 NOT_YET = "not yet"
@@ -20,7 +21,10 @@ def expected_graphs(runs: pd.DataFrame) -> pd.DataFrame | None:
     """``cell, family, expected``: the graphs the study's graph file holds for each cell and family.
 
     A file line without a ``cell`` (or ``family``) label counts for every cell (family) of the runs.
-    None when the runs train no graph file, several, or one that cannot be read here.
+    When the runs choose their graphs by ``params.first`` and ``params.count``, the study covers only
+    the file's graphs up to the last one any of its runs trains (the seed study trains graphs 0-24
+    of each pair, not the whole file). None when the runs train no graph file, several, or one that
+    cannot be read here.
     """
     paths = runs["params.graphs"].dropna().unique() if "params.graphs" in runs else []
     if len(paths) != 1:
@@ -31,13 +35,28 @@ def expected_graphs(runs: pd.DataFrame) -> pd.DataFrame | None:
         return None
     cells = sorted({r.cell for r in records if r.cell} or set(runs.get("model.cell", pd.Series()).dropna()))
     families = sorted({r.family for r in records if r.family} or set(runs["params.family"].dropna()))
+    limit = _declared_limit(runs)
     rows = [
         {"cell": cell, "family": family}
-        | {"expected": sum((r.cell in (None, cell)) and (r.family in (None, family)) for r in records)}
+        | {
+            "expected": min(
+                limit, sum((r.cell in (None, cell)) and (r.family in (None, family)) for r in records)
+            )
+        }
         for cell in cells
         for family in families
     ]
     return pd.DataFrame(rows)
+
+
+def _declared_limit(runs: pd.DataFrame) -> float:
+    """One past the last graph index any run trains (``first + count``); inf when runs train all graphs."""
+    if "params.first" not in runs:
+        return float("inf")
+    fields = StructureParams.model_fields
+    count = runs["params.count"] if "params.count" in runs else pd.Series(float("nan"), index=runs.index)
+    ends = runs["params.first"].fillna(fields["first"].default) + count.fillna(fields["count"].default)
+    return float(ends.max())
 
 
 def coverage_table(table: pd.DataFrame, expected: pd.DataFrame) -> pd.DataFrame:

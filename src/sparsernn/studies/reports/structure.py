@@ -27,7 +27,7 @@ from sparsernn.studies.protocols.graph_families import SPECTRAL_NAMES
 from sparsernn.studies.protocols.structure import StructureParams
 from sparsernn.studies.reports.companions import with_companion
 from sparsernn.studies.reports.coverage import coverage_section, missing_pairs
-from sparsernn.studies.reports.paired import paired_section, r2_ceiling_note, reference_table, seed_zero
+from sparsernn.studies.reports.paired import THESIS_R2, paired_section, reference_table, seed_zero
 from sparsernn.studies.reports.regression import (
     importances,
     original_protocol,
@@ -35,17 +35,19 @@ from sparsernn.studies.reports.regression import (
     sound_protocol,
     subset_study,
 )
-from sparsernn.studies.reports.seeds import auc_table, seed_table
+from sparsernn.studies.reports.seeds import auc_table, ceiling_lines, seed_table
 from sparsernn.studies.tables import markdown_table, seed_stats
 
 MIN_ROWS = 20  # fewer models per cell: no regression
 DEFAULTS = flatten({"params": StructureParams().model_dump(mode="json")})  # for runs that left them out
 ORIGINAL_CORRELATES = ("source_nodes", "closeness_var", "nodes_betweenness_var")
 SEED_NOTE = (
-    "The same graphs trained with several seeds. ICC(1) = between-graph variance / total variance "
+    "The same graphs trained with several seeds; accuracy = final-epoch test accuracy, as in the thesis "
+    "(no validation split, nothing is selected on it). ICC(1) = between-graph variance / total variance "
     "(one-way random effects). A predictor that sees only the graph predicts every seed alike, so the "
     "seed-to-seed variance is out of its reach: its R² for a single run is at most ICC(1) (for the "
-    "mean of the seeds, the last column). The thesis' R² (0.88, GRU, random forest) is set against it."
+    "mean of the seeds, the last column). `ICC ci95_*`: 95 % bootstrap interval over graphs. Each "
+    "cell's best R² the thesis published (original protocol; GRU: 0.88, random forest) is set against it."
 )
 AUC_NOTE = (
     "Accuracies are bimodal: a network learns or stays at chance (< 0.55). Logistic regression and "
@@ -243,10 +245,7 @@ def _seed_section(table: pd.DataFrame, features: list[str]) -> list[str]:
     if not noise.empty:
         lines += ["### Seed noise: how much of accuracy can structure explain?", "", SEED_NOTE, ""]
         lines += [*headline(markdown_table(noise)), ""]
-        lines += [
-            f"- {row['cell']}: {r2_ceiling_note(row['ceiling R² (1 run)'])}." for _, row in noise.iterrows()
-        ]
-        lines.append("")
+        lines += [*ceiling_lines(noise, THESIS_R2), ""]
     if not aucs.empty:
         lines += [
             "### Learns vs stays at chance (classifier on the graph features, ROC AUC)",

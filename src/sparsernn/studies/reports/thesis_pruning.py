@@ -28,6 +28,7 @@ CELLS = ("rnn_tanh", "rnn_relu", "lstm", "gru")
 KINDS = ("both", "ih", "hh")
 LEVELS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)  # the thesis' p, in this order below
 TOLERANCE = 0.01  # the tolerance the levels and recovery epochs below were derived with
+THESIS_RETRAINING_EPOCHS = 10  # retraining epochs after each pruning level in the thesis
 SOURCE = (
     "harshildarji/thesis, Implementations/experiments/results/prune/<cell>.csv "
     "(commits 2397701 and ac37e02 for rnn_relu)"
