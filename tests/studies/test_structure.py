@@ -203,3 +203,15 @@ def test_report_regressions_and_claims_on_a_table_with_a_known_answer(tmp_path, 
         assert (tmp_path / f"structure_{figure}_s.png").stat().st_size > 0
     importance = text.split("### Feature importance")[1]
     assert importance.split("| 1 | ")[1].startswith("source_nodes")
+
+
+def test_claims_rank_no_feature_when_no_correlation_is_defined():
+    """A cell whose accuracy is constant has NaN correlations: no rank is claimed for it."""
+    from sparsernn.studies.reports.structure import _claims
+
+    table = pd.DataFrame({"cell": "gru", "family": "barabasi_albert", "accuracy": [0.5] * 4})
+    nan = pd.DataFrame(
+        {"feature": ["source_nodes", "edges"], "r": [float("nan")] * 2, "p": [float("nan")] * 2}
+    )
+    text = "\n".join(_claims(table, {"gru": nan}, {}))
+    assert "- gru: no correlation defined" in text and " #" not in text

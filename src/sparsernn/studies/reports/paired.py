@@ -151,7 +151,7 @@ def paired_section(
         f"the thesis' split). `at chance`: share of networks below {CHANCE}; `pearson`, `spearman`: "
         "correlation of the two accuracies across graphs.",
         "",
-        *headline(markdown_table(paired_summary(table, missing))),
+        *headline(markdown_table(_rounded(paired_summary(table, missing)))),
         "",
     ]
     r2 = paired_r2(table, features, MIN_R2_ROWS)
@@ -159,11 +159,22 @@ def paired_section(
     lines += [
         "### Regression R² on the 23 properties: our accuracies, the thesis' (same protocols), as the thesis published",
         "",
-        *([*markdown_table(r2), ""] if not r2.empty else []),
+        *([*markdown_table(_rounded(r2)), ""] if not r2.empty else []),
         *([f"Not yet (fewer than {MIN_R2_ROWS} paired models): {', '.join(later)}."] if later else []),
         "",
     ]
     return lines
+
+
+def _rounded(frame: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
+    """``frame`` with every float rounded to ``digits`` decimals, also in columns mixing text ("not yet").
+
+    Examples
+    --------
+    >>> _rounded(pd.DataFrame({"a": [0.09744, "not yet"], "b": [1, 2]})).to_dict("list")
+    {'a': [0.097, 'not yet'], 'b': [1, 2]}
+    """
+    return frame.apply(lambda column: column.map(lambda v: round(v, digits) if isinstance(v, float) else v))
 
 
 def seed_zero(table: pd.DataFrame) -> pd.DataFrame:

@@ -218,11 +218,16 @@ def _claims(table: pd.DataFrame, pearson: dict, results: dict) -> list[str]:
             f"{shown}."
         )
     for cell, t in pearson.items():
+        t = t[t["r"].notna()].reset_index(drop=True)  # a constant feature or accuracy has no rank
         ranks = {
             f: int(t.index[t["feature"] == f][0]) + 1 for f in ORIGINAL_CORRELATES if f in set(t["feature"])
         }
-        shown = ", ".join(f"{f} #{rank}" for f, rank in ranks.items())
-        lines.append(f"- {cell}: rank by |r| of the original's strongest correlates: {shown}.")
+        shown = ", ".join(f"{f} #{rank} of {len(t)}" for f, rank in ranks.items())
+        lines.append(
+            f"- {cell}: rank by |r| of the original's strongest correlates: {shown}."
+            if ranks
+            else f"- {cell}: no correlation defined (constant accuracy or properties), no ranking."
+        )
     return [*lines, ""]
 
 
