@@ -138,3 +138,22 @@ def test_a_study_of_the_first_graphs_expects_only_those(tmp_path):
     assert set(expected_graphs(chunks)["expected"]) == {15}
     assert set(expected_graphs(chunks.drop(columns="params.count"))["expected"]) == {20}  # default count 10
     assert set(expected_graphs(chunks.assign(**{"params.count": 100}))["expected"]) == {30}  # the file's end
+
+
+def test_paired_r2_adds_the_sound_protocol_on_graphs_where_both_networks_learned(monkeypatch):
+    seen = []
+
+    def sound(x, y):
+        seen.append(len(y))
+        return {"random_forest": SimpleNamespace(r2=float(len(y)))}
+
+    monkeypatch.setattr(paired, "original_protocol", lambda x, y: {"random_forest": SimpleNamespace(r2=0.5)})
+    monkeypatch.setattr(paired, "sound_protocol", sound)
+    x = np.linspace(0.6, 0.99, 30)
+    table = pd.DataFrame({"cell": "gru", "a": x, "accuracy": x, "reference_accuracy": x})
+    assert set(paired_r2(table, ["a"])["protocol"]) == {"original", "sound"}  # nobody at chance
+    table.loc[[0, 1], "accuracy"] = 0.49  # two of ours stayed at chance
+    table.loc[2, "reference_accuracy"] = 0.5  # one of the thesis'
+    r2 = paired_r2(table, ["a"]).set_index("protocol")
+    assert r2.loc[paired.LEARNED, "R² ours"] == 27.0 and r2.loc[paired.LEARNED, "R² thesis data"] == 27.0
+    assert r2.loc["sound", "R² ours"] == 30.0
