@@ -218,12 +218,10 @@ def expansion_reading(diffs: pd.DataFrame, within: pd.DataFrame) -> list[str]:
         where = ", ".join(
             f"{d}/{c} q={100 * q:g}%" for d, c, q in beats[["dataset", "cell", "q"]].itertuples(index=False)
         )
-        few = int(mine["verdict"].eq("too few seeds").sum())
         lines.append(
             f"- {criterion}: beats magnitude at {len(beats)} of {len(mine)} dataset × cell × q points"
-            f"{' (' + where + ')' if where else ''}, worse at {len(worse)}"
-            + (f", too few seeds (< {MIN_SEEDS}) for a verdict at {few}" if few else "")
-            + ", no difference elsewhere."
+            f"{' (' + where + ')' if where else ''}, worse at {len(worse)}{_too_few(mine['verdict'])}"
+            ", no difference elsewhere."
         )
     for criterion, mine in within.groupby("criterion", sort=True):
         lines.append(
@@ -247,11 +245,14 @@ def scratch_reading(diffs: pd.DataFrame) -> list[str]:
     lines = []
     for comparison, mine in diffs.groupby("comparison", sort=True):
         better, worse = mine["verdict"].eq("first better").sum(), mine["verdict"].eq("worse").sum()
-        few = int(mine["verdict"].eq("too few seeds").sum())
         lines.append(
             f"- From scratch, {comparison}: the first is better at {better} of {len(mine)} dataset × "
-            f"cell × q points, worse at {worse}"
-            + (f", too few seeds (< {MIN_SEEDS}) for a verdict at {few}" if few else "")
-            + ", no difference elsewhere."
+            f"cell × q points, worse at {worse}{_too_few(mine['verdict'])}, no difference elsewhere."
         )
     return lines
+
+
+def _too_few(verdicts: pd.Series) -> str:
+    """The reading's clause for the points without a verdict (fewer than MIN_SEEDS seeds); empty if none."""
+    few = int(verdicts.eq("too few seeds").sum())
+    return f", too few seeds (< {MIN_SEEDS}) for a verdict at {few}" if few else ""
