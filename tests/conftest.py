@@ -5,6 +5,10 @@ there would hide an untested code path and fails instead. Only tests that need h
 have (a CUDA device) may skip in CI.
 
 The ``run_examples`` fixture runs a module's docstring examples for the docs tests.
+
+Property tests draw the same examples on every run (Hypothesis profile ``fixed``): ``make test``
+passes or fails the same way on every machine and every rerun. ``HYPOTHESIS_PROFILE=explore``
+draws fresh examples, to hunt for new failures while developing.
 """
 
 from __future__ import annotations
@@ -16,6 +20,11 @@ from collections.abc import Callable
 from types import ModuleType
 
 import pytest
+from hypothesis import settings
+
+settings.register_profile("fixed", derandomize=True, database=None)
+settings.register_profile("explore", max_examples=200)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fixed"))
 
 SKIPS_ALLOWED_IN_CI = ("needs a CUDA device",)
 
