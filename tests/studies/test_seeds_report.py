@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.linear_model import BayesianRidge
 
 from sparsernn.errors import DataError
 from sparsernn.studies.reports.paired import r2_ceiling_note
@@ -13,6 +14,7 @@ from sparsernn.studies.reports.seeds import (
     ceiling_lines,
     chance_auc,
     icc_interval,
+    seed_mean_table,
     seed_noise,
     seed_table,
 )
@@ -154,3 +156,28 @@ def test_a_handful_of_graphs_gets_no_interval():
     table = pd.DataFrame({"cell": "gru", "family": "ba", "graph": np.repeat(np.arange(4), 2)})
     row = seed_table(table.assign(seed=np.tile([0, 1], 4), accuracy=[0.5, 0.6, 0.9, 1.0, 0.7, 0.7, 0.8, 0.6]))
     assert np.isnan(row.iloc[0]["ICC ci95_low"]) and np.isnan(row.iloc[0]["ICC ci95_high"])
+
+
+def test_the_mean_of_the_seeds_is_predicted_up_to_its_higher_ceiling():
+    # accuracy = graph signal (a feature sees it) + seed noise: the single run's R² sits near its
+    # ceiling ICC = 0.5, the mean of 4 seeds' near 0.8; a feature of pure noise predicts neither
+    rng = np.random.default_rng(3)
+    graphs, seeds = 300, 4
+    signal = rng.normal(0, 1, graphs)
+    table = pd.DataFrame(
+        {"cell": "gru", "family": "ba", "graph": np.repeat(np.arange(graphs), seeds)}
+        | {"seed": np.tile(np.arange(seeds), graphs), "x": np.repeat(signal, seeds)}
+        | {"noise": np.repeat(rng.normal(size=graphs), seeds)}
+    )
+    table["accuracy"] = table["x"] + rng.normal(0, 1, len(table))
+    ridge = {"bayesian_ridge": lambda seed: BayesianRidge()}
+    rows = seed_mean_table(table, ["x"], regressors=ridge).set_index("target")
+    assert rows["graphs"].tolist() == [graphs, graphs]
+    one, mean = rows.loc["one run (seed 0)"], rows.loc["mean of 4 seeds"]
+    assert one["ceiling R²"] == pytest.approx(0.5, abs=0.1) and mean["ceiling R²"] == pytest.approx(
+        0.8, abs=0.1
+    )
+    assert one["R² bayesian_ridge"] == pytest.approx(one["ceiling R²"], abs=0.1)
+    assert mean["R² bayesian_ridge"] == pytest.approx(mean["ceiling R²"], abs=0.1)
+    blind = seed_mean_table(table, ["noise"], regressors=ridge)["R² bayesian_ridge"]
+    assert (blind < 0.05).all()

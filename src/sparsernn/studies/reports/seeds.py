@@ -15,6 +15,12 @@ the mean of m seeds instead raises the ceiling to σ²_b / (σ²_b + σ²_w / m)
 expectation: an R² measured on a few held-out rows (the original protocol's 10 % split, ~20 graphs)
 scatters around it, and a reference trained with less seed noise has a higher one.
 
+**How much of the explainable part do the features catch?** :func:`seed_mean_table` regresses, on
+the same graphs and features, one run's accuracy and the mean over the seeds (sound protocol,
+pooled out-of-fold R²) and sets each R² against its ceiling. If averaging seeds lifts the R² toward
+the higher ceiling of the mean, seed noise is what limited the single-run prediction; if the R² of
+the mean stays far under its ceiling, the graph matters in ways the features do not describe.
+
 **Uncertainty.** :func:`icc_interval` gives a percentile bootstrap interval of ICC(1) over graphs:
 whole graphs (all their seeds) are resampled with replacement, since the graphs are the sample.
 
@@ -43,6 +49,7 @@ from sklearn.preprocessing import StandardScaler
 
 from sparsernn._registry import registry
 from sparsernn.errors import DataError
+from sparsernn.studies.reports.regression import REGRESSORS, Factory, sound_protocol
 
 CHANCE = 0.55  # accuracy below this: the network stays at chance (two balanced classes)
 MIN_INTERVAL_GRAPHS = 10  # fewer graphs: no bootstrap interval (resamples of a handful of rows repeat)
@@ -188,8 +195,7 @@ def seed_table(table: pd.DataFrame) -> pd.DataFrame:
     """
     rows = []
     for cell, mine in table.groupby("cell", sort=True):
-        wide = mine.pivot_table(index=["family", "graph"], columns="seed", values="accuracy", aggfunc="first")
-        wide = wide.dropna(axis=1, thresh=2).dropna()  # graphs trained with every (repeated) seed
+        wide = _wide(mine)
         if wide.shape[0] < 2 or wide.shape[1] < 2:
             continue
         noise = seed_noise(wide.to_numpy())
@@ -204,6 +210,55 @@ def seed_table(table: pd.DataFrame) -> pd.DataFrame:
                 f"ceiling R² (mean of {noise.seeds})": noise.ceiling(noise.seeds),
             }
         )
+    return pd.DataFrame(rows)
+
+
+def _wide(mine: pd.DataFrame) -> pd.DataFrame:
+    """``accuracy[(family, graph), seed]`` of the graphs trained with every (repeated) seed."""
+    wide = mine.pivot_table(index=["family", "graph"], columns="seed", values="accuracy", aggfunc="first")
+    return wide.dropna(axis=1, thresh=2).dropna()
+
+
+def seed_mean_table(
+    table: pd.DataFrame, features: list[str], *, regressors: Mapping[str, Factory] = REGRESSORS
+) -> pd.DataFrame:
+    """Per cell: R² of predicting one run (the lowest seed) and the mean over seeds from ``features``.
+
+    Same graphs (those trained with every seed), same features, sound protocol (pooled out-of-fold
+    R² of one 5-fold pass, seed 0); each target next to its ceiling (see module docstring). ``table``
+    is as for :func:`seed_table` plus the feature columns (equal across a graph's seeds). Cells with
+    fewer than 10 such graphs are left out.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> signal = rng.random(40)
+    >>> t = pd.DataFrame({"cell": "gru", "family": "ba", "graph": np.repeat(np.arange(40), 3),
+    ...                   "seed": np.tile([0, 1, 2], 40), "x": np.repeat(signal, 3)})
+    >>> t["accuracy"] = t["x"] + rng.normal(0, 0.3, 120)
+    >>> ridge = {"bayesian_ridge": REGRESSORS["bayesian_ridge"]}
+    >>> rows = seed_mean_table(t, ["x"], regressors=ridge).set_index("target")["R² bayesian_ridge"]
+    >>> bool(rows["mean of 3 seeds"] > rows["one run (seed 0)"])
+    True
+    """
+    rows = []
+    for cell, mine in table.groupby("cell", sort=True):
+        wide = _wide(mine)
+        if wide.shape[0] < MIN_INTERVAL_GRAPHS or wide.shape[1] < 2:
+            continue
+        noise = seed_noise(wide.to_numpy())
+        x = mine.groupby(["family", "graph"])[features].first().loc[wide.index].to_numpy()
+        k, first = wide.shape[1], wide.columns[0]
+        targets = {
+            f"one run (seed {first})": (wide[first].to_numpy(), noise.ceiling(1)),
+            f"mean of {k} seeds": (wide.mean(axis=1).to_numpy(), noise.ceiling(k)),
+        }
+        for target, (y, ceiling) in targets.items():
+            fits = sound_protocol(x, y, regressors=regressors)
+            rows.append(
+                {"cell": cell, "graphs": len(wide), "target": target, "ceiling R²": ceiling}
+                | {f"R² {name}": fit.r2_pooled for name, fit in fits.items()}
+            )
     return pd.DataFrame(rows)
 
 
