@@ -2,7 +2,8 @@
 
 Keeping the worker side free of file writes means a sweep backend (process pool, Ray) only has to
 ship a :class:`RunResult` back; the driver alone writes run folders, so a crash can never leave two
-writers on one folder.
+writers on one folder. (The one exception is the run's own :class:`~sparsernn.studies.partial.Partial`
+folder of finished pieces, outside the store, which only that run writes.)
 """
 
 from __future__ import annotations
@@ -14,18 +15,21 @@ from typing import Any
 
 from sparsernn.results.records import RunRecord
 from sparsernn.studies.config import RunConfig
+from sparsernn.studies.partial import NONE, Partial
 
 
 class Recorder:
     """Collects metric rows and artifact files of one run (the only mutable object of a run).
 
     It also carries the run's execution settings, which never change its results: ``progress``
-    (draw progress bars) and ``workers`` (processes the protocol may use for independent jobs).
+    (draw progress bars), ``workers`` (processes the protocol may use for independent jobs) and
+    ``partial`` (where the run keeps finished pieces to resume from, :mod:`sparsernn.studies.partial`).
     """
 
-    def __init__(self, *, progress: bool = False, workers: int = 1) -> None:
+    def __init__(self, *, progress: bool = False, workers: int = 1, partial: Partial = NONE) -> None:
         self.progress = progress
         self.workers = workers
+        self.partial = partial
         self.rows: list[dict[str, Any]] = []
         self.files: dict[str, bytes] = {}
 

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import time
 import traceback
+from pathlib import Path
 
 from sparsernn.errors import SparsernnError
 from sparsernn.studies.config import RunConfig
+from sparsernn.studies.partial import open_partial
 from sparsernn.studies.recorder import Recorder, RunResult
 from sparsernn.studies.registry import get_protocol, parse_params
 
 
-def execute(config: RunConfig, *, progress: bool = False, workers: int = 1) -> RunResult:
+def execute(
+    config: RunConfig, *, progress: bool = False, workers: int = 1, partial_root: str | Path | None = None
+) -> RunResult:
     """Run ``config`` to completion and return its result; never raises for a failing run.
 
     ``workers`` is how many processes the protocol may use for independent jobs within the run;
-    results do not depend on it.
+    ``partial_root`` (a results folder) where it keeps finished pieces and finds those of an earlier,
+    killed attempt (:mod:`sparsernn.studies.partial`). Results depend on neither.
 
     A user error (:class:`~sparsernn.errors.SparsernnError`, e.g. a diverging loss) or an unexpected
     exception marks the run ``failed`` with the reason, so a sweep goes on with the other runs.
@@ -25,6 +30,7 @@ def execute(config: RunConfig, *, progress: bool = False, workers: int = 1) -> R
     protocol = get_protocol(config.protocol)
     params = parse_params(config)
     try:
+        recorder.partial = open_partial(partial_root, config)
         summary = protocol.run(config, params, recorder)
         status, reason = "ok", ""
     except SparsernnError as error:

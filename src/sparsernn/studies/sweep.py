@@ -3,7 +3,9 @@
 Backends are functions ``backend(configs, on_result, *, workers, progress, **options)`` that execute
 every config somewhere and call ``on_result`` in the driver process for each finished run; the
 driver alone writes the store. ``local`` (default) uses a process pool with one model per core and
-one intra-op thread per worker; a single pending run gets all the workers for its own jobs.
+one intra-op thread per worker; a single pending run gets all the workers for its own jobs. Local
+runs keep finished pieces under the results folder (:mod:`sparsernn.studies.partial`), so a run
+killed midway resumes from them; the sweep deletes them once the run is stored.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from sparsernn.errors import ConfigError, SparsernnError
 from sparsernn.results import RunKey, prepare_root, run_dir, run_status, write_run
 from sparsernn.studies.config import RunConfig
 from sparsernn.studies.loggers import check_loggers, log_run, swept_fields
+from sparsernn.studies.partial import discard
 from sparsernn.studies.pool import one_thread, pool
 from sparsernn.studies.recorder import RunResult
 from sparsernn.studies.runner import execute
@@ -30,11 +33,13 @@ OnResult = Callable[[RunResult], None]
 POOL_RESTARTS = 2  # a worker killed from outside breaks the pool; unfinished runs get a fresh one
 
 
-def _run_in_pool(configs: list[RunConfig], on_result: OnResult, workers: int) -> list[RunConfig]:
+def _run_in_pool(
+    configs: list[RunConfig], on_result: OnResult, workers: int, partial_root: str | Path | None
+) -> list[RunConfig]:
     """Run ``configs`` in one process pool; return those left unfinished if the pool broke."""
     remaining = {c.key: c for c in configs}
     with pool(workers) as executor:
-        futures = {executor.submit(execute, c): c.key for c in configs}
+        futures = {executor.submit(execute, c, partial_root=partial_root): c.key for c in configs}
         try:
             while futures:
                 done, _ = wait(futures, return_when=FIRST_COMPLETED)
@@ -52,9 +57,16 @@ def _run_in_pool(configs: list[RunConfig], on_result: OnResult, workers: int) ->
 
 
 def run_local(
-    configs: Sequence[RunConfig], on_result: OnResult, *, workers: int = 1, progress: bool = False
+    configs: Sequence[RunConfig],
+    on_result: OnResult,
+    *,
+    workers: int = 1,
+    progress: bool = False,
+    partial_root: str | Path | None = None,
 ) -> None:
     """Execute ``configs`` in this process (``workers=1``) or in a pool of ``workers`` processes.
+
+    ``partial_root``: the results folder under which runs keep finished pieces (none if ``None``).
 
     Every run gets one intra-op thread wherever it runs (here or in a pool worker), so its numbers
     do not depend on ``workers``. A single config runs in this process and
@@ -64,11 +76,11 @@ def run_local(
     if workers == 1 or len(configs) == 1:
         with one_thread():  # as in a pool worker: results never depend on the worker count
             for config in configs:
-                on_result(execute(config, progress=progress, workers=workers))
+                on_result(execute(config, progress=progress, workers=workers, partial_root=partial_root))
         return
     remaining = list(configs)
     for _ in range(POOL_RESTARTS + 1):
-        remaining = _run_in_pool(remaining, on_result, workers)
+        remaining = _run_in_pool(remaining, on_result, workers, partial_root)
         if not remaining:
             return
     raise SparsernnError(
@@ -165,12 +177,15 @@ def run_sweep(
     def on_result(result: RunResult) -> None:
         record = result.record()
         write_run(root, record)  # the store first: it is the source of truth
+        discard(root, result.config)  # its finished pieces are of no further use
         log_failures.extend(log_run(root, names, record, swept))
         counts[result.status] += 1
         if result.status == "failed":
             failures.append(f"{run_dir(root, result.config)}: {_first_line(result.reason)}")
         bar.update(1)
 
+    if run_backend is run_local:
+        options["partial_root"] = root
     try:
         run_backend(
             pending,

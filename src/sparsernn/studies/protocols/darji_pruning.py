@@ -7,7 +7,8 @@ percentile of |w| pooled over the selected weights of all layers, ``scope="globa
 One run covers one cell and seed; the base model is trained once per run and reused for all 30
 (kind, p) pairs. Those 30 prune-and-recover jobs are independent and run in parallel when the run is
 given several workers, with results identical to one sequential pass (each job resumes the training
-shuffle where the sequential pass would have it).
+shuffle where the sequential pass would have it). The base model and every finished job are kept in
+the run's :class:`~sparsernn.studies.partial.Partial` folder, so a killed run resumes from them.
 
 ``criterion`` (default ``magnitude``, the study's) names another pruning criterion of
 :mod:`sparsernn.prune` (e.g. ``random``, the control at the same density), with the same threshold rule.
@@ -28,6 +29,7 @@ from torch.utils.data import DataLoader
 from sparsernn import prune
 from sparsernn._seed import torch_seeded
 from sparsernn.studies.config import MAX_EPOCHS, RunConfig, Section
+from sparsernn.studies.partial import Partial
 from sparsernn.studies.pool import map_ordered
 from sparsernn.studies.protocols.common import Loaders, make_loaders, make_model, save_model, train
 from sparsernn.studies.protocols.pruning import Criterion, prune_masks
@@ -72,6 +74,12 @@ class _Job:
     kind: str
     sparsity: float
     shuffle_state: torch.Tensor
+    partial: Partial
+
+    @property
+    def name(self) -> str:
+        """The job's name among the run's finished pieces."""
+        return f"job_{self.kind}_{self.sparsity!r}"
 
 
 @dataclass(frozen=True)
@@ -81,9 +89,19 @@ class _Outcome:
 
 
 def _prune_and_recover(job: _Job, loaders: Loaders | None = None) -> _Outcome:
-    """Prune the base model, evaluate, retrain with frozen masks; self-contained so a worker can run it."""
+    """Prune the base model, evaluate, retrain with frozen masks; self-contained so a worker can run it.
+
+    An outcome kept by an earlier attempt of the run is returned as it is."""
+    kept = job.partial.load(job.name)
+    if kept is not None:
+        return _Outcome(kept["curve"], kept["rows"])
+    outcome = _recover(job, loaders or make_loaders(job.config))
+    job.partial.save(job.name, {"curve": outcome.curve, "rows": outcome.rows})
+    return outcome
+
+
+def _recover(job: _Job, loaders: Loaders) -> _Outcome:
     config, params = job.config, job.params
-    loaders = loaders or make_loaders(config)
     loaders.train.generator.set_state(job.shuffle_state)
     recorder = Recorder()
     with torch_seeded(config.seed):  # the model's initial weights are overwritten by the base state
@@ -146,6 +164,19 @@ def safe_level(curves: dict[float, list[float]], reference: float, tolerance: fl
     return best
 
 
+def _train_base(config: RunConfig, base: torch.nn.Module, loaders: Loaders, recorder: Recorder) -> None:
+    """Train the base model, or restore it (weights, logged rows, shuffle position) from an earlier attempt."""
+    kept = recorder.partial.load("base")
+    if kept is None:
+        train(config, base, loaders, recorder, log_as={"phase": "base"})
+        shuffle = loaders.train.generator.get_state()
+        recorder.partial.save("base", {"state": base.state_dict(), "rows": recorder.rows, "shuffle": shuffle})
+        return
+    base.load_state_dict(kept["state"])
+    recorder.merge(kept["rows"])
+    loaders.train.generator.set_state(kept["shuffle"])
+
+
 def run(config: RunConfig, params: DarjiPruningParams, recorder: Recorder) -> dict[str, Any]:
     """Train the base model, then prune-and-recover for every (kind, sparsity).
 
@@ -156,14 +187,14 @@ def run(config: RunConfig, params: DarjiPruningParams, recorder: Recorder) -> di
     with torch_seeded(config.seed):
         loaders = make_loaders(config)
         base = make_model(config, loaders.splits)
-        train(config, base, loaders, recorder, log_as={"phase": "base"})
+        _train_base(config, base, loaders, recorder)
     base_accuracy = evaluate(base, loaders.test)["accuracy"]
     base_state = copy.deepcopy(base.state_dict())
     jobs = []
     for kind in params.kinds:
         for sparsity in params.sparsities:
             state = loaders.train.generator.get_state()
-            jobs.append(_Job(config, params, base_state, kind, sparsity, state))
+            jobs.append(_Job(config, params, base_state, kind, sparsity, state, recorder.partial))
             _skip_epochs(loaders.train, params.recovery_epochs)
     # In this process the jobs share the loaders; a worker process builds its own.
     work = partial(_prune_and_recover, loaders=loaders) if recorder.workers == 1 else _prune_and_recover

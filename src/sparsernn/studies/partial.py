@@ -1,0 +1,114 @@
+"""Finished pieces of an unfinished run, kept so that a killed run resumes from them.
+
+A run is the store's unit: it is written whole or not at all. Some runs are long (the Darji pruning
+run trains a base model, then 30 prune-and-recover jobs: up to two hours for a GRU on two cores), and
+a run killed near its end would otherwise be redone from the start. A protocol may keep each
+finished piece (the trained base model, one job's outcome) under a name in the run's
+:class:`Partial` folder and, when the run is started again, load it instead of computing it anew.
+This never changes a result: a piece is kept only once it is complete (written atomically), and it
+is used only by the same run (same config) with the same code:
+
+- the folder is ``<results>/.partial/<study>/<hash>/seed_<k>``, outside the run's own folder (which
+  the store replaces whole) and invisible to the store's listing of runs;
+- its ``fingerprint`` is a hash of the run's full config and of the source of every module that can
+  change a run's numbers (the whole package but its reports); a folder with another fingerprint is
+  emptied before use;
+- the sweep deletes the folder once the run is stored, ok or failed.
+
+Pieces are saved with :func:`torch.save` and read back with ``weights_only=True``: tensors, numbers,
+strings, lists and dicts, never arbitrary objects. The local backend gives runs a folder; elsewhere
+(Ray) a run gets :data:`NONE` and resumes from its start.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import io
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from sparsernn._io import write_atomic
+from sparsernn.studies.config import RunConfig
+
+FOLDER = ".partial"  # under the results folder
+FINGERPRINT = "fingerprint"
+_PACKAGE = Path(__file__).resolve().parents[1]  # src/sparsernn
+_NOT_RESULTS = ("studies/reports/",)  # modules that only read stored runs
+
+
+@dataclass(frozen=True)
+class Partial:
+    """A run's folder of finished pieces; ``folder=None`` keeps nothing (every load misses)."""
+
+    folder: Path | None = None
+
+    def load(self, name: str) -> Any | None:
+        """The piece saved under ``name``, or ``None`` if there is none."""
+        if self.folder is None or not (self.folder / f"{name}.pt").is_file():
+            return None
+        return torch.load(self.folder / f"{name}.pt", weights_only=True)
+
+    def save(self, name: str, value: Any) -> None:
+        """Keep ``value`` (tensors, numbers, strings, lists, dicts) under ``name``, atomically."""
+        if self.folder is None:
+            return
+        buffer = io.BytesIO()
+        torch.save(value, buffer)
+        write_atomic(self.folder / f"{name}.pt", buffer.getvalue())
+
+
+NONE = Partial()
+
+
+def partial_dir(root: str | Path, config: RunConfig) -> Path:
+    """Where the run of ``config`` keeps its pieces under the results folder ``root``."""
+    return config.key.folder(Path(root) / FOLDER)
+
+
+@functools.cache
+def code_fingerprint() -> str:
+    """Hash of the package's source files that can change a run's numbers (all but the reports)."""
+    digest = hashlib.sha256()
+    for path in sorted(_PACKAGE.rglob("*.py")):
+        relative = path.relative_to(_PACKAGE).as_posix()
+        if not relative.startswith(_NOT_RESULTS):
+            digest.update(relative.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def fingerprint(config: RunConfig) -> str:
+    """Hash of the run's full config and of the code (see module docstring)."""
+    text = config.model_dump_json(exclude={"log"}) + "\0" + code_fingerprint()
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def open_partial(root: str | Path | None, config: RunConfig) -> Partial:
+    """The run's :class:`Partial` under ``root`` (``None``: :data:`NONE`), emptied if it was left by
+    another config or code version."""
+    if root is None:
+        return NONE
+    folder = partial_dir(root, config)
+    mark = fingerprint(config)
+    stamp = folder / FINGERPRINT
+    if folder.exists() and (not stamp.is_file() or stamp.read_text() != mark):
+        shutil.rmtree(folder)
+    if not stamp.is_file():
+        write_atomic(stamp, mark.encode())
+    return Partial(folder)
+
+
+def discard(root: str | Path, config: RunConfig) -> None:
+    """Delete the run's pieces (after the store took the run) and the folders left empty above them."""
+    folder = partial_dir(root, config)
+    shutil.rmtree(folder, ignore_errors=True)
+    top = Path(root) / FOLDER
+    for parent in (folder.parent, folder.parent.parent, top):
+        try:
+            parent.rmdir()  # only when empty
+        except OSError:
+            break

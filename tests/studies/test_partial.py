@@ -1,0 +1,111 @@
+"""A killed run resumes from its finished pieces, with results equal to an uninterrupted run."""
+
+from __future__ import annotations
+
+import safetensors.torch
+import torch
+
+from sparsernn.results import load
+from sparsernn.studies import expand, parse_recipe, run_sweep
+from sparsernn.studies import partial as partial_module
+from sparsernn.studies.partial import FOLDER, NONE, open_partial, partial_dir
+from sparsernn.studies.protocols import darji_pruning
+from sparsernn.studies.runner import execute
+
+DARJI = {
+    "study": "t",
+    "protocol": "darji_pruning",
+    "data": {"name": "darji_reber", "options": {"n_valid": 60}, "batch_size": 16},
+    "model": {"cell": "gru", "hidden_size": 5, "num_layers": 1, "embedding_dim": 3},
+    "train": {"epochs": 1, "lr": 0.05},
+    "params": {"kinds": ["ih", "hh"], "sparsities": [0.3, 0.6], "recovery_epochs": 2},
+}
+JOBS = 4  # kinds × sparsities
+
+
+def _config():
+    (config,) = expand(parse_recipe(DARJI))
+    return config
+
+
+class _Counting:
+    """Wraps a function, counts its calls and raises on call number ``fail_at`` (as a kill would stop it)."""
+
+    def __init__(self, function, fail_at=None):
+        self.function, self.fail_at, self.calls = function, fail_at, 0
+
+    def __call__(self, *args, **kwargs):
+        self.calls += 1
+        if self.calls == self.fail_at:
+            raise RuntimeError("killed")
+        return self.function(*args, **kwargs)
+
+
+def _same_tensors(a: bytes, b: bytes) -> bool:
+    x, y = safetensors.torch.load(a), safetensors.torch.load(b)
+    return x.keys() == y.keys() and all(torch.equal(x[k], y[k]) for k in x)
+
+
+def _kill_after_two_jobs(config, root, monkeypatch):
+    """An attempt that trains the base, finishes two jobs and dies in the third."""
+    dying = _Counting(darji_pruning._recover, fail_at=3)
+    monkeypatch.setattr(darji_pruning, "_recover", dying)
+    killed = execute(config, partial_root=root)
+    assert killed.status == "failed" and "killed" in killed.reason
+    kept = sorted(p.name for p in partial_dir(root, config).iterdir())
+    assert kept == ["base.pt", "fingerprint", "job_ih_0.3.pt", "job_ih_0.6.pt"]
+
+
+def test_a_killed_darji_run_resumes_from_its_finished_pieces(tmp_path, one_torch_thread, monkeypatch):
+    config = _config()
+    reference = execute(config)
+    assert reference.status == "ok", reference.reason
+    _kill_after_two_jobs(config, tmp_path, monkeypatch)
+    recover, training = _Counting(darji_pruning._recover.function), _Counting(darji_pruning.train)
+    monkeypatch.setattr(darji_pruning, "_recover", recover)
+    monkeypatch.setattr(darji_pruning, "train", training)
+    resumed = execute(config, partial_root=tmp_path)
+    assert resumed.status == "ok", resumed.reason
+    assert recover.calls == JOBS - 2  # only the jobs the killed attempt did not finish
+    assert training.calls == JOBS - 2  # recovery training only: the base model came from the kept piece
+    assert resumed.rows == reference.rows and resumed.summary == reference.summary
+    assert _same_tensors(resumed.files["model.safetensors"], reference.files["model.safetensors"])
+
+
+def test_resumed_jobs_in_workers_match_too(tmp_path, one_torch_thread, monkeypatch):
+    config = _config()
+    reference = execute(config)
+    _kill_after_two_jobs(config, tmp_path, monkeypatch)
+    monkeypatch.setattr(darji_pruning, "_recover", darji_pruning._recover.function)
+    resumed = execute(config, partial_root=tmp_path, workers=2)
+    assert resumed.status == "ok", resumed.reason
+    assert resumed.rows == reference.rows and resumed.summary == reference.summary
+
+
+def test_the_sweep_resumes_a_killed_run_and_deletes_its_pieces(tmp_path, one_torch_thread, monkeypatch):
+    config = _config()
+    reference = execute(config)
+    _kill_after_two_jobs(config, tmp_path, monkeypatch)
+    assert load(tmp_path).empty  # pieces are not runs
+    monkeypatch.setattr(darji_pruning, "_recover", darji_pruning._recover.function)
+    outcome = run_sweep([config], tmp_path, progress=False)
+    assert (outcome.ok, outcome.failed) == (1, 0)
+    assert not (tmp_path / FOLDER).exists()
+    (run,) = load(tmp_path).to_dict("records")
+    assert run["safe_sparsity_ih"] == reference.summary["safe_sparsity_ih"]
+
+
+def test_pieces_left_by_other_code_are_thrown_away(tmp_path, monkeypatch):
+    config = _config()
+    open_partial(tmp_path, config).save("base", {"rows": [1.5]})
+    assert open_partial(tmp_path, config).load("base") == {"rows": [1.5]}
+    monkeypatch.setattr(partial_module, "code_fingerprint", lambda: "another version")
+    assert open_partial(tmp_path, config).load("base") is None
+    other = _config().model_copy(update={"seed": 7})
+    assert partial_dir(tmp_path, other) != partial_dir(tmp_path, config)
+
+
+def test_no_folder_keeps_nothing():
+    NONE.save("base", {"x": torch.ones(2)})
+    assert NONE.load("base") is None
+    assert open_partial(None, _config()) is NONE
