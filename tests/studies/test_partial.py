@@ -9,7 +9,7 @@ from sparsernn.results import load
 from sparsernn.studies import expand, parse_recipe, run_sweep
 from sparsernn.studies import partial as partial_module
 from sparsernn.studies.partial import FOLDER, NONE, open_partial, partial_dir
-from sparsernn.studies.protocols import darji_pruning
+from sparsernn.studies.protocols import controlled, controlled_jobs, darji_pruning
 from sparsernn.studies.runner import execute
 
 DARJI = {
@@ -109,3 +109,36 @@ def test_no_folder_keeps_nothing():
     NONE.save("base", {"x": torch.ones(2)})
     assert NONE.load("base") is None
     assert open_partial(None, _config()) is NONE
+
+
+CONTROLLED = {
+    "study": "t",
+    "protocol": "controlled_pruning",
+    "data": {"name": "mnist1d", "options": {"n_train": 150, "n_val": 30, "n_test": 60}, "batch_size": 32},
+    "model": {"cell": "gru", "hidden_size": 8},
+    "train": {"epochs": 1, "lr": 0.01},
+    "params": {
+        "densities": [1.0, 0.6, 0.3],
+        "criteria": ["magnitude", "random"],
+        "scratch": {"inits": ["expander"], "densities": [0.3], "epochs": 1},
+    },
+}
+
+
+def test_a_killed_controlled_run_resumes_from_its_dense_base_and_finished_jobs(
+    tmp_path, one_torch_thread, monkeypatch
+):
+    (config,) = expand(parse_recipe(CONTROLLED))
+    reference = execute(config)
+    assert reference.status == "ok", reference.reason
+    monkeypatch.setattr(controlled_jobs, "run_path", _Counting(controlled_jobs.run_path, fail_at=2))
+    assert execute(config, partial_root=tmp_path).status == "failed"  # the random path died
+    kept = sorted(p.name for p in partial_dir(tmp_path, config).iterdir())
+    assert kept == ["dense.pt", "fingerprint", "path_magnitude.pt"]
+    paths, dense = _Counting(controlled_jobs.run_path.function), _Counting(controlled.fit)
+    monkeypatch.setattr(controlled_jobs, "run_path", paths)
+    monkeypatch.setattr(controlled, "fit", dense)
+    resumed = execute(config, partial_root=tmp_path)
+    assert resumed.status == "ok", resumed.reason
+    assert (paths.calls, dense.calls) == (1, 0)  # the random path only; the dense base was kept
+    assert resumed.rows == reference.rows and resumed.summary == reference.summary

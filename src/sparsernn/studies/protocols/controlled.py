@@ -18,7 +18,8 @@ trainings are independent jobs (:mod:`~sparsernn.studies.protocols.controlled_jo
 other share their training randomness: every path fine-tunes on one data order, every scratch model
 trains on one, so paths differ only by criterion and scratch models only by wiring. Noisy accuracy
 (``robustness``) is measured on the test split with the same noisy inputs at every level of every
-path. A unit of work is the whole run: one killed midway is redone from its dense base.
+path. The dense base and every finished job are kept in the run's
+:class:`~sparsernn.studies.partial.Partial` folder: a run killed midway resumes from them.
 
 Logged rows (index → values): ``phase="dense", epoch`` → ``loss, val_accuracy, test_accuracy``;
 ``phase="level", path, level`` → ``val_accuracy, test_accuracy, val_accuracy_pruned,
@@ -41,6 +42,7 @@ from sparsernn._seed import torch_seeded
 from sparsernn.data.validation import VAL_OPTIONS
 from sparsernn.errors import ConfigError
 from sparsernn.studies.config import MAX_EPOCHS, RunConfig, Section
+from sparsernn.studies.partial import Partial
 from sparsernn.studies.pool import map_ordered
 from sparsernn.studies.protocols.common import make_model, optimizer_for, save_model
 from sparsernn.studies.protocols.controlled_jobs import (
@@ -149,8 +151,14 @@ def check_config(config: RunConfig, params: Section) -> None:
 
 
 def _train_dense(config: RunConfig, shared: Shared, recorder: Recorder) -> Any:
-    """The dense base: trained ``config.train.epochs``, validation and test accuracy logged per epoch."""
+    """The dense base: trained ``config.train.epochs``, validation and test accuracy logged per epoch
+    (or restored, weights and logged rows, from an earlier attempt of the run)."""
     model = make_model(config, shared.loaders.splits)
+    kept = recorder.partial.load("dense")
+    if kept is not None:
+        model.load_state_dict(kept["state"])
+        recorder.merge(kept["rows"])
+        return model
 
     def log(epoch: int, metrics: dict[str, Any]) -> bool:
         values = {
@@ -172,18 +180,21 @@ def _train_dense(config: RunConfig, shared: Shared, recorder: Recorder) -> Any:
         progress=recorder.progress,
         desc="dense",
     )
+    recorder.partial.save("dense", {"state": model.state_dict(), "rows": recorder.rows})
     return model
 
 
-def _jobs(config: RunConfig, params: ControlledParams, base_state: dict, progress: bool) -> list[Any]:
+def _jobs(
+    config: RunConfig, params: ControlledParams, base_state: dict, progress: bool, partial: Partial
+) -> list[Any]:
     jobs: list[Any] = [
-        PathJob(config, params, base_state, c, job_seed(config.seed, f"path:{c}"), progress)
+        PathJob(config, params, base_state, c, job_seed(config.seed, f"path:{c}"), progress, partial)
         for c in params.criteria
     ]
     if params.scratch is not None:
         for init, q in itertools.product(params.scratch.inits, params.scratch.densities):
             seed = job_seed(config.seed, f"scratch:{init}:{q!r}")
-            jobs.append(ScratchJob(config, params, init, q, seed, progress))
+            jobs.append(ScratchJob(config, params, init, q, seed, progress, partial))
     return jobs
 
 
@@ -213,7 +224,7 @@ def run(config: RunConfig, params: ControlledParams, recorder: Recorder) -> dict
     log_level(base, shared, params, dense_level, path="", level=1.0)
     base_state = copy.deepcopy(base.state_dict())
     in_process = recorder.workers == 1
-    jobs = _jobs(config, params, base_state, recorder.progress and in_process)
+    jobs = _jobs(config, params, base_state, recorder.progress and in_process, recorder.partial)
     work = partial(run_job, shared=shared) if in_process else run_job
     outcomes = map_ordered(work, jobs, workers=recorder.workers, progress=recorder.progress, desc="jobs")
     for job, rows in zip(jobs, outcomes, strict=True):

@@ -29,6 +29,7 @@ from sparsernn.data import collate, splits
 from sparsernn.errors import ConfigError
 from sparsernn.nn import SequenceClassifier
 from sparsernn.studies.config import RunConfig, Section
+from sparsernn.studies.partial import NONE, Partial
 from sparsernn.studies.protocols.common import Loaders, make_loaders, make_model, optimizer_for, train
 from sparsernn.studies.protocols.iterative import _log_expansion
 from sparsernn.studies.protocols.pruning import prune_masks
@@ -93,6 +94,12 @@ class PathJob:
     criterion: str
     seed: int
     progress: bool = False
+    partial: Partial = NONE
+
+    @property
+    def name(self) -> str:
+        """The job's name among the run's finished pieces."""
+        return f"path_{self.criterion}"
 
 
 @dataclass(frozen=True)
@@ -105,6 +112,12 @@ class ScratchJob:
     density: float
     seed: int
     progress: bool = False
+    partial: Partial = NONE
+
+    @property
+    def name(self) -> str:
+        """The job's name among the run's finished pieces."""
+        return f"scratch_{self.init}_{self.density!r}"
 
 
 def split_path(spec: str, scope: str) -> tuple[str, str]:
@@ -272,7 +285,12 @@ def run_scratch(job: ScratchJob, shared: Shared | None = None) -> list[dict[str,
 
 
 def run_job(job: PathJob | ScratchJob, shared: Shared | None = None) -> list[dict[str, Any]]:
-    """Run one job (a module-level function, so a worker process can call it); return its rows."""
-    if isinstance(job, PathJob):
-        return run_path(job, shared)
-    return run_scratch(job, shared)
+    """Run one job (a module-level function, so a worker process can call it); return its rows.
+
+    Rows kept by an earlier attempt of the run (``job.partial``) are returned as they are."""
+    kept = job.partial.load(job.name)
+    if kept is not None:
+        return kept
+    rows = run_path(job, shared) if isinstance(job, PathJob) else run_scratch(job, shared)
+    job.partial.save(job.name, rows)
+    return rows
