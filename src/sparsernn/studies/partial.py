@@ -10,9 +10,9 @@ is used only by the same run (same config) with the same code:
 
 - the folder is ``<results>/.partial/<study>/<hash>/seed_<k>``, outside the run's own folder (which
   the store replaces whole) and invisible to the store's listing of runs;
-- its ``fingerprint`` is a hash of the run's full config and of the source of every module that can
-  change a run's numbers (the whole package but its reports); a folder with another fingerprint is
-  emptied before use;
+- its ``fingerprint`` is a hash of the run's full config, of the source of every module that can
+  change a run's numbers (the whole package but its reports) and of the versions of Python, torch
+  and NumPy; a folder with another fingerprint is emptied before use;
 - the sweep deletes the folder once the run is stored, ok or failed.
 
 Pieces are saved with :func:`torch.save` and read back with ``weights_only=True``: tensors, numbers,
@@ -26,10 +26,12 @@ import functools
 import hashlib
 import io
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from sparsernn._io import write_atomic
@@ -72,8 +74,9 @@ def partial_dir(root: str | Path, config: RunConfig) -> Path:
 
 @functools.cache
 def code_fingerprint() -> str:
-    """Hash of the package's source files that can change a run's numbers (all but the reports)."""
-    digest = hashlib.sha256()
+    """Hash of the package's source files that can change a run's numbers (all but the reports) and
+    of the versions of Python, torch and NumPy."""
+    digest = hashlib.sha256(f"{sys.version}|{torch.__version__}|{np.__version__}".encode())
     for path in sorted(_PACKAGE.rglob("*.py")):
         relative = path.relative_to(_PACKAGE).as_posix()
         if not relative.startswith(_NOT_RESULTS):
