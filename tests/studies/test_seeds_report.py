@@ -13,6 +13,7 @@ from sparsernn.studies.reports.seeds import (
     auc_table,
     ceiling_lines,
     chance_auc,
+    chance_table,
     icc_interval,
     seed_mean_table,
     seed_noise,
@@ -181,3 +182,17 @@ def test_the_mean_of_the_seeds_is_predicted_up_to_its_higher_ceiling():
     assert mean["R² bayesian_ridge"] == pytest.approx(mean["ceiling R²"], abs=0.1)
     blind = seed_mean_table(table, ["noise"], regressors=ridge)["R² bayesian_ridge"]
     assert (blind < 0.05).all()
+
+
+def test_staying_at_chance_is_counted_per_graph_against_the_seed_accident_expectation():
+    # 10 graphs × 3 seeds: graphs 0-1 fail in every seed (the graph decides), graph 2 in one seed
+    accuracy = np.full((10, 3), 0.9)
+    accuracy[:2] = 0.5
+    accuracy[2, 1] = 0.5
+    table = pd.DataFrame(
+        {"cell": "lstm", "family": "ws", "graph": np.repeat(np.arange(10), 3), "seed": np.tile([0, 1, 2], 10)}
+        | {"accuracy": accuracy.ravel()}
+    )
+    row = chance_table(table).iloc[0]
+    assert [row[f"at chance in {n}"] for n in range(4)] == [7, 1, 0, 2]
+    assert row["expected in all"] == pytest.approx(10 * (7 / 30) ** 3)

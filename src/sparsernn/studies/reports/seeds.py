@@ -262,6 +262,33 @@ def seed_mean_table(
     return pd.DataFrame(rows)
 
 
+def chance_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Per cell: how many graphs stay at chance (< :data:`CHANCE`) in 0, 1, …, k of their k seeds.
+
+    If staying at chance were a seed accident, independent of the graph, with the cell's overall rate
+    p, about g·p^k of g graphs would fail in every seed (``expected in all``, binomial); many more
+    mean the graph decides. Same graphs as :func:`seed_table` (those trained with every seed).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"cell": "gru", "family": "ba", "graph": [0, 0, 1, 1, 2, 2], "seed": [0, 1] * 3,
+    ...                   "accuracy": [0.5, 0.5, 0.5, 0.9, 0.9, 0.9]})
+    >>> chance_table(t).iloc[0].to_dict()
+    {'cell': 'gru', 'graphs': 3, 'seeds': 2, 'at chance in 0': 1, 'at chance in 1': 1, 'at chance in 2': 1, 'expected in all': 0.75}
+    """
+    rows = []
+    for cell, mine in table.groupby("cell", sort=True):
+        wide = _wide(mine)
+        if wide.shape[0] < 2 or wide.shape[1] < 2:
+            continue
+        failed = (wide.to_numpy() < CHANCE).sum(axis=1)
+        g, k = wide.shape
+        counts = {f"at chance in {n}": int((failed == n).sum()) for n in range(k + 1)}
+        rate = failed.sum() / (g * k)
+        rows.append({"cell": cell, "graphs": g, "seeds": k} | counts | {"expected in all": g * rate**k})
+    return pd.DataFrame(rows)
+
+
 def auc_table(table: pd.DataFrame, features: list[str], *, folds: int = 5) -> pd.DataFrame:
     """Per cell: ROC AUC (mean ± std over folds) of "learns vs stays at chance" from ``features``.
 

@@ -35,7 +35,13 @@ from sparsernn.studies.reports.regression import (
     sound_protocol,
     subset_study,
 )
-from sparsernn.studies.reports.seeds import auc_table, ceiling_lines, seed_mean_table, seed_table
+from sparsernn.studies.reports.seeds import (
+    auc_table,
+    ceiling_lines,
+    chance_table,
+    seed_mean_table,
+    seed_table,
+)
 from sparsernn.studies.tables import markdown_table, seed_stats
 
 MIN_ROWS = 20  # fewer models per cell: no regression
@@ -54,6 +60,11 @@ SEED_MEAN_NOTE = (
     "two targets: one run's accuracy and the mean over the seeds, each next to its ceiling. If averaging "
     "seeds lifts R² toward the higher ceiling of the mean, seed noise limited the single-run prediction; "
     "an R² far under its ceiling means the graph matters in ways the features do not describe."
+)
+CHANCE_NOTE = (
+    "Graphs trained with every seed, by the number of seeds in which the network stayed at chance. "
+    "If staying at chance were a seed accident, independent of the graph, about `expected in all` "
+    "graphs would fail in every seed (the cell's rate p, g·p^k); many more mean the graph decides."
 )
 AUC_NOTE = (
     "Accuracies are bimodal: a network learns or stays at chance (< 0.55). Logistic regression and "
@@ -252,6 +263,7 @@ def _seeded_graph_table(runs: pd.DataFrame, metrics: pd.DataFrame) -> pd.DataFra
 def _seed_section(table: pd.DataFrame, features: list[str]) -> list[str]:
     noise = seed_table(table)
     aucs = auc_table(seed_zero(table), features)
+    chance = chance_table(table)
     lines = []
     if not noise.empty:
         lines += ["### Seed noise: how much of accuracy can structure explain?", "", SEED_NOTE, ""]
@@ -269,6 +281,9 @@ def _seed_section(table: pd.DataFrame, features: list[str]) -> list[str]:
             "",
         ]
         lines += [*markdown_table(aucs), ""]
+    if not chance.empty:
+        lines += ["#### Staying at chance: the graph or the seed?", "", CHANCE_NOTE, ""]
+        lines += [*markdown_table(chance), ""]
     return lines
 
 
