@@ -137,6 +137,9 @@ def test_file_graphs_train_with_the_file_layering_and_log_the_reference(tmp_path
     paired = lines.index(next(line for line in lines if line.startswith("| cell | family | graphs")))
     assert lines[paired + 2].startswith("| gru | mine | 2 |")  # one model per graph: the lowest seed
     assert any(line.startswith("### Seed noise") for line in lines)
+    assert "4 trained models (2 graphs; sections without seeds use the lowest seed of each)" in "\n".join(
+        lines
+    )
 
 
 def test_paired_summary_matches_scipy():

@@ -287,6 +287,13 @@ def _seed_section(table: pd.DataFrame, features: list[str]) -> list[str]:
     return lines
 
 
+def _models(everything: pd.DataFrame, table: pd.DataFrame) -> str:
+    """How many models the page rests on: with several seeds, also how many graphs the other sections use."""
+    if len(everything) == len(table):
+        return f"{len(table)} trained models"
+    return f"{len(everything)} trained models ({len(table)} graphs; sections without seeds use the lowest seed of each)"
+
+
 def report(runs: pd.DataFrame, metrics: pd.DataFrame, out: Path) -> list[str]:
     """Figures and tables of the structure study (all families and cells of the study's runs).
 
@@ -308,7 +315,7 @@ def report(runs: pd.DataFrame, metrics: pd.DataFrame, out: Path) -> list[str]:
     covered, coverage = coverage_section(table, runs)
     lines = [
         "",  # after the overview table of the runs: a new paragraph
-        f"{len(table)} trained models, {table['family'].nunique()} graph families, {len(cells)} cells.",
+        f"{_models(everything, table)}, {table['family'].nunique()} graph families, {len(cells)} cells.",
         "",
         *headline(covered[:1]),
         *covered[1:],
