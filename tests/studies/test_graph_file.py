@@ -136,6 +136,7 @@ def test_file_graphs_train_with_the_file_layering_and_log_the_reference(tmp_path
     assert any("next to the thesis'" in line for line in lines)
     paired = lines.index(next(line for line in lines if line.startswith("| cell | family | graphs")))
     assert lines[paired + 2].startswith("| gru | mine | 2 |")  # one model per graph: the lowest seed
+    assert lines[paired - 1] != "<!-- headline -->"  # with several seeds, the seed noise leads instead
     assert any(line.startswith("### Seed noise") for line in lines)
     assert "4 trained models (2 graphs; sections without seeds use the lowest seed of each)" in "\n".join(
         lines

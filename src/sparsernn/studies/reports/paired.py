@@ -145,17 +145,19 @@ def paired_r2(table: pd.DataFrame, features: list[str], min_rows: int = 20) -> p
 
 
 def paired_section(
-    table: pd.DataFrame, features: list[str], missing: list[tuple[str, str]] = ()
+    table: pd.DataFrame, features: list[str], missing: list[tuple[str, str]] = (), *, lead: bool = True
 ) -> list[str]:
     """Markdown of the paired comparison (``table`` joined with :func:`reference_table`).
 
-    ``missing``: (cell, family) pairs not trained yet, shown as "not yet".
+    ``missing``: (cell, family) pairs not trained yet, shown as "not yet"; ``lead``: the paired table
+    is one of the page's headlines (a seed study leads with its seed noise instead).
     """
     if "reference_accuracy" not in table:
         return []
     table = table.dropna(subset=["reference_accuracy"])
     if table.empty:
         return []
+    summary = markdown_table(_rounded(paired_summary(table, missing)))
     lines = [
         "### Our accuracy next to the thesis' for the same graph",
         "",
@@ -163,7 +165,7 @@ def paired_section(
         f"the thesis' split). `at chance`: share of networks below {CHANCE}; `pearson`, `spearman`: "
         "correlation of the two accuracies across graphs.",
         "",
-        *headline(markdown_table(_rounded(paired_summary(table, missing)))),
+        *(headline(summary) if lead else summary),
         "",
     ]
     r2 = paired_r2(table, features, MIN_R2_ROWS)

@@ -322,7 +322,8 @@ def report(runs: pd.DataFrame, metrics: pd.DataFrame, out: Path) -> list[str]:
         *note,
     ]
     lines += _accuracy_section(table, out, study)
-    lines += paired_section(table, [f for f in features if f in PROPERTY_NAMES], missing_pairs(coverage))
+    properties = [f for f in features if f in PROPERTY_NAMES]
+    lines += paired_section(table, properties, missing_pairs(coverage), lead=len(everything) == len(table))
     pearson, section = _correlation_section(table, cells, features, out, study)
     lines += section
     results = _regressions(table, cells, features)
