@@ -287,13 +287,6 @@ def _seed_section(table: pd.DataFrame, features: list[str]) -> list[str]:
     return lines
 
 
-def _models(everything: pd.DataFrame, table: pd.DataFrame) -> str:
-    """How many models the page rests on: with several seeds, also how many graphs the other sections use."""
-    if len(everything) == len(table):
-        return f"{len(table)} trained models"
-    return f"{len(everything)} trained models ({len(table)} graphs; sections without seeds use the lowest seed of each)"
-
-
 def report(runs: pd.DataFrame, metrics: pd.DataFrame, out: Path) -> list[str]:
     """Figures and tables of the structure study (all families and cells of the study's runs).
 
@@ -310,12 +303,16 @@ def report(runs: pd.DataFrame, metrics: pd.DataFrame, out: Path) -> list[str]:
         study, runs, _with_seed_and_reference(table, runs, metrics), _seeded_graph_table, defaults=DEFAULTS
     )
     table = seed_zero(everything)
+    seeded = len(everything) > len(table)  # several seeds of some graphs: a seed study
+    models = f"{len(everything)} trained models"
+    if seeded:
+        models += f" ({len(table)} graphs; sections without seeds use the lowest seed of each)"
     cells = sorted(table["cell"].unique())
     features = _features(table)
     covered, coverage = coverage_section(table, runs)
     lines = [
         "",  # after the overview table of the runs: a new paragraph
-        f"{_models(everything, table)}, {table['family'].nunique()} graph families, {len(cells)} cells.",
+        f"{models}, {table['family'].nunique()} graph families, {len(cells)} cells.",
         "",
         *headline(covered[:1]),
         *covered[1:],
@@ -323,7 +320,7 @@ def report(runs: pd.DataFrame, metrics: pd.DataFrame, out: Path) -> list[str]:
     ]
     lines += _accuracy_section(table, out, study)
     properties = [f for f in features if f in PROPERTY_NAMES]
-    lines += paired_section(table, properties, missing_pairs(coverage), lead=len(everything) == len(table))
+    lines += paired_section(table, properties, missing_pairs(coverage), lead=not seeded)
     pearson, section = _correlation_section(table, cells, features, out, study)
     lines += section
     results = _regressions(table, cells, features)
