@@ -111,6 +111,20 @@ def test_no_folder_keeps_nothing():
     assert open_partial(None, _config()) is NONE
 
 
+def test_kept_computes_a_missing_piece_once_and_then_loads_it(tmp_path):
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"rows": [len(calls)]}
+
+    piece = open_partial(tmp_path, _config())
+    assert piece.kept("job", compute) == {"rows": [1]}
+    assert piece.kept("job", compute) == {"rows": [1]}  # loaded, not computed again
+    assert len(calls) == 1
+    assert NONE.kept("job", compute) == {"rows": [2]}  # no folder: computed every time
+
+
 CONTROLLED = {
     "study": "t",
     "protocol": "controlled_pruning",

@@ -27,9 +27,10 @@ import hashlib
 import io
 import shutil
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -41,6 +42,7 @@ FOLDER = ".partial"  # under the results folder
 FINGERPRINT = "fingerprint"
 _PACKAGE = Path(__file__).resolve().parents[1]  # src/sparsernn
 _NOT_RESULTS = ("studies/reports/",)  # modules that only read stored runs
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,14 @@ class Partial:
         buffer = io.BytesIO()
         torch.save(value, buffer)
         write_atomic(self.folder / f"{name}.pt", buffer.getvalue())
+
+    def kept(self, name: str, compute: Callable[[], T]) -> T:
+        """The piece kept under ``name``; if there is none, ``compute()``, keep its value, return it."""
+        value = self.load(name)
+        if value is None:
+            value = compute()
+            self.save(name, value)
+        return value
 
 
 NONE = Partial()

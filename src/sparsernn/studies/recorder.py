@@ -26,10 +26,10 @@ class Recorder:
     ``partial`` (where the run keeps finished pieces to resume from, :mod:`sparsernn.studies.partial`).
     """
 
-    def __init__(self, *, progress: bool = False, workers: int = 1, partial: Partial = NONE) -> None:
+    def __init__(self, *, progress: bool = False, workers: int = 1) -> None:
         self.progress = progress
         self.workers = workers
-        self.partial = partial
+        self.partial: Partial = NONE  # set by the runner
         self.rows: list[dict[str, Any]] = []
         self.files: dict[str, bytes] = {}
 

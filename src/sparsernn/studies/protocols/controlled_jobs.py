@@ -288,9 +288,5 @@ def run_job(job: PathJob | ScratchJob, shared: Shared | None = None) -> list[dic
     """Run one job (a module-level function, so a worker process can call it); return its rows.
 
     Rows kept by an earlier attempt of the run (``job.partial``) are returned as they are."""
-    kept = job.partial.load(job.name)
-    if kept is not None:
-        return kept
-    rows = run_path(job, shared) if isinstance(job, PathJob) else run_scratch(job, shared)
-    job.partial.save(job.name, rows)
-    return rows
+    run = run_path if isinstance(job, PathJob) else run_scratch
+    return job.partial.kept(job.name, lambda: run(job, shared))

@@ -17,7 +17,7 @@ the run's :class:`~sparsernn.studies.partial.Partial` folder, so a killed run re
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import partial
 from typing import Any, Literal
 
@@ -92,12 +92,8 @@ def _prune_and_recover(job: _Job, loaders: Loaders | None = None) -> _Outcome:
     """Prune the base model, evaluate, retrain with frozen masks; self-contained so a worker can run it.
 
     An outcome kept by an earlier attempt of the run is returned as it is."""
-    kept = job.partial.load(job.name)
-    if kept is not None:
-        return _Outcome(kept["curve"], kept["rows"])
-    outcome = _recover(job, loaders or make_loaders(job.config))
-    job.partial.save(job.name, {"curve": outcome.curve, "rows": outcome.rows})
-    return outcome
+    kept = job.partial.kept(job.name, lambda: asdict(_recover(job, loaders or make_loaders(job.config))))
+    return _Outcome(**kept)
 
 
 def _recover(job: _Job, loaders: Loaders) -> _Outcome:
