@@ -8,9 +8,9 @@ thread (``--threads``). Compared, per cell (RNN-tanh, LSTM, GRU):
 - ``torch``: the dense ``torch.nn.RNN/LSTM/GRU`` (the reference, ratio 1), and ``torch_again``, a
   second dense module measured the same way: its ratio shows the noise of the measurement;
 - ``sparsernn``: ``SparseRNN/LSTM/GRU`` at 0 %, 50 %, 90 % sparsity (random masks) in a plain user
-  loop (no hook: each forward zeroes the pruned entries in place and masks weight and gradient by a
-  bit-wise AND);
-- ``sparsernn_keep``: the same with ``keep_masks`` also re-zeroing the parameters after each step;
+  loop (each forward masks weight and gradient by a bit-wise AND, and the library's global
+  optimizer-step hook re-zeroes the pruned entries after each step);
+- ``sparsernn_keep``: the same with ``keep_masks`` on top (a second, redundant re-zeroing);
 - ``deepstruct``: the masked recurrent layers of the ``deepstruct`` package (a Python loop over time
   steps) at the same sparsities, when it can be imported.
 

@@ -127,6 +127,8 @@ def test_from_torch_rejects_the_wrong_kind_and_subclasses():
     with pytest.raises(ConfigError, match="MyGRU is a subclass whose own code would be lost"):
         sparsify(torch.nn.Sequential(mine))
     assert type(mine) is MyGRU
+    with pytest.raises(ConfigError, match=r"Linear holds no torch\.nn\.RNN, LSTM or GRU to sparsify"):
+        sparsify(torch.nn.Linear(3, 3))
 
 
 def test_sparsify_converts_every_recurrent_module_in_place():

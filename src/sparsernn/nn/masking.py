@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import torch
 from torch.utils.hooks import RemovableHandle
 
-from sparsernn.errors import MaskError
+from sparsernn.errors import ConfigError, MaskError
 from sparsernn.nn.base import SparseRNNBase, constructor_args, effective_parameter
 from sparsernn.nn.recurrent import from_torch
 
@@ -53,12 +53,10 @@ def apply_masks_(model: torch.nn.Module) -> torch.nn.Module:
 def keep_masks(optimizer: torch.optim.Optimizer, model: torch.nn.Module) -> RemovableHandle:
     """Re-apply the masks of ``model``'s sparse modules after every step of ``optimizer``.
 
-    Not needed for correct results: every forward, ``state_dict()`` and copy of a sparse module
-    already zero the pruned entries. But an optimizer whose state predates a mask (momentum or Adam
-    moments from dense training) moves pruned entries of the parameters at each step, until the next
-    forward zeroes them again; this hook puts them back to zero right after each step, for code that
-    reads the parameters themselves between steps. The hook belongs to this optimizer instance only;
-    ``handle.remove()`` detaches it.
+    No longer needed: every sparse module is already zeroed after each step of any torch optimizer
+    that holds its weights (one global hook, installed with the first sparse module). This
+    per-optimizer hook stays as a second guard, for code that relies on it. It zeroes every sparse
+    module of ``model`` after each step of this optimizer only; ``handle.remove()`` detaches it.
 
     Raises
     ------
@@ -94,7 +92,8 @@ def sparsify(model: torch.nn.Module) -> torch.nn.Module:
     Raises
     ------
     ConfigError
-        If a recurrent module is a subclass of torch's class (its own code would be lost).
+        If ``model`` holds no recurrent module, or a recurrent module is a subclass of torch's class
+        (its own code would be lost).
 
     Examples
     --------
@@ -103,7 +102,10 @@ def sparsify(model: torch.nn.Module) -> torch.nn.Module:
     >>> sparsify(model) is model, type(model[0]).__name__, model[0].weight_hh_l0 is weight
     (True, 'SparseLSTM', True)
     """
-    for module in list(model.modules()):
+    modules = list(model.modules())
+    if not any(isinstance(m, (*_CONVERTIBLE, SparseRNNBase)) for m in modules):
+        raise ConfigError(f"{type(model).__name__} holds no torch.nn.RNN, LSTM or GRU to sparsify")
+    for module in modules:
         if _needs_wrapping(module):
             from_torch(module)
     return model
