@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import re
 
+import networkx as nx
 import pytest
 import torch
 
 from sparsernn.errors import ConfigError, DataError
-from sparsernn.nn import SequenceClassifier, SparseLSTM
+from sparsernn.nn import GraphClassifier, SequenceClassifier, SparseLSTM
 
 CELLS = ["rnn_tanh", "rnn_relu", "lstm", "gru"]
 
@@ -108,10 +109,11 @@ def test_config_is_json_and_rebuilds_the_same_architecture():
         ({"input_size": 3, "vocab_size": 10}, "give exactly one of input_size"),
         ({"input_size": 3, "readout": "mean"}, "unknown readout 'mean'; choose from last, last_valid"),
         ({"input_size": 3, "cell": "lstn"}, "unknown cell 'lstn'"),
+        ({"input_size": 3, "num_classes": 0}, "num_classes must be a positive integer, got 0"),
     ],
 )
 def test_bad_configurations(kwargs, message):
-    args = {"cell": "lstm", "num_classes": 2, "hidden_size": 4, **kwargs}
+    args = {"cell": "lstm", "num_classes": 2, "hidden_size": 4} | kwargs
     with pytest.raises(ConfigError, match=message):
         SequenceClassifier(**args)
 
@@ -130,3 +132,19 @@ def test_bad_inputs_give_data_errors():
         tok(x, torch.tensor([0, 5]))
     with pytest.raises(DataError, match=re.escape("lengths must lie in 1..5")):
         tok(x, torch.tensor([6, 5]))
+
+
+@pytest.mark.parametrize("token", [10, 200, -1])
+def test_tokens_outside_the_vocabulary_name_it(token):
+    x = torch.tensor([[1, 2, token]])
+    graph = GraphClassifier.from_graph(nx.path_graph(3), "gru", vocab_size=10)
+    for model in (SequenceClassifier("gru", 2, 4, vocab_size=10), graph):
+        with pytest.raises(
+            DataError, match=re.escape(f"token {token} is outside the vocabulary 0..9 (vocab_size 10)")
+        ):
+            model(x)
+
+
+def test_graph_classifier_needs_a_class():
+    with pytest.raises(ConfigError, match="num_classes must be a positive integer, got 0"):
+        GraphClassifier.from_graph(nx.path_graph(3), "gru", num_classes=0, vocab_size=10)

@@ -10,8 +10,17 @@ from which :func:`load_model` rebuilds the model.
 Loading verifies the checksums (files written before they existed load without the check) and, before
 building a described model, that the stored tensors have exactly the names and shapes that model
 declares: the model is first built on PyTorch's ``meta`` device (shapes without memory), so a small
-file cannot make the loader allocate a large model. :func:`load_recurrent` reads the recurrent
-weights of any checkpoint, a user's own model included (see :mod:`sparsernn.nn.from_state`).
+file cannot make the loader allocate a large model. The loaded tensors are copies, never views of
+the file, so rewriting the file later cannot change them. The rebuilt model takes them as they are
+(``load_state_dict(..., assign=True)``): every tensor keeps the dtype it was saved in, so a bf16,
+fp16 or float64 model, or one of mixed dtypes, comes back as it was and computes the same outputs.
+:func:`load_recurrent` reads the recurrent weights of any checkpoint, a user's own model included
+(see :mod:`sparsernn.nn.from_state`).
+
+The description is taken from the module as it is when saved (a classifier's ``readout`` changed
+after construction included). A :class:`GraphClassifier` whose node labels JSON would not give back
+equal (a NaN, a frozenset, ...) is refused at save time; tuple labels, stored by JSON as lists, are
+turned back into tuples on loading.
 """
 
 from __future__ import annotations
@@ -32,7 +41,7 @@ from sparsernn.nn._integrity import check_shapes, one_line, tensor_digest, verif
 from sparsernn.nn.base import SparseRNNBase, constructor_args
 from sparsernn.nn.classifier import SequenceClassifier
 from sparsernn.nn.from_state import recurrent_from_state
-from sparsernn.nn.graph_rnn import GraphClassifier
+from sparsernn.nn.graph_rnn import GraphClassifier, labels_from_json
 from sparsernn.nn.recurrent import SparseGRU, SparseLSTM, SparseRNN
 
 FORMAT = "1"
@@ -75,6 +84,8 @@ def checkpoint_bytes(model: torch.nn.Module, config: dict | None = None) -> byte
     ------
     ConfigError
         If ``config`` is not JSON-serialisable.
+    CheckpointError
+        If ``model`` is a GraphClassifier with a node label that JSON would not give back equal.
 
     Examples
     --------
@@ -105,6 +116,8 @@ def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, config: dic
     ------
     ConfigError
         If ``config`` is not JSON-serialisable.
+    CheckpointError
+        If ``model`` is a GraphClassifier with a node label that JSON would not give back equal.
 
     Examples
     --------
@@ -145,7 +158,8 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], d
 
 
 def load_model(path: str | os.PathLike) -> torch.nn.Module:
-    """Rebuild the model saved in ``path`` (a SequenceClassifier or a sparse RNN/LSTM/GRU), masks included.
+    """Rebuild the model saved in ``path`` (a SequenceClassifier, a GraphClassifier or a sparse
+    RNN/LSTM/GRU), masks included, every tensor in the dtype it was saved in.
 
     The stored tensors are checked against the shapes the described model declares before the model
     is built. A checkpoint of any other model (a user's own module) holds no description:
@@ -179,8 +193,10 @@ def load_recurrent(path: str | os.PathLike, *, cell: str | None = None) -> tuple
     A checkpoint with a model description is rebuilt as by :func:`load_model` (``notes`` is empty).
     Any other checkpoint holding recurrent weights (``weight_ih_l0``, ``weight_hh_l0``, ... under any
     prefix, with ``<name>_mask`` masks if present) gives plain ``torch.nn`` RNN/LSTM/GRU modules,
-    their kind inferred from the weight shapes or given by ``cell``; ``notes`` says what was inferred
-    and assumed (see :func:`sparsernn.nn.from_state.recurrent_from_state`).
+    their kind inferred from the weight shapes or given by ``cell``; masks are folded into their
+    weights (pruned entries exactly 0, as the source computed) and kept as ``<name>_mask`` buffers;
+    ``notes`` says what was inferred and assumed (see
+    :func:`sparsernn.nn.from_state.recurrent_from_state`).
 
     Raises
     ------
@@ -232,11 +248,28 @@ def load_classifier(path: str | os.PathLike) -> SequenceClassifier:
 
 
 def _model_spec(model: torch.nn.Module) -> dict | None:
+    if type(model) is GraphClassifier:
+        _check_labels(model)
     if type(model) in (SequenceClassifier, GraphClassifier):
         return {"class": type(model).__name__, "args": model.config}
     if isinstance(model, SparseRNNBase) and type(model).__name__ in MODELS:
         return {"class": type(model).__name__, "args": constructor_args(model)}
     return None
+
+
+def _check_labels(model: GraphClassifier) -> None:
+    """CheckpointError naming the first node label that the JSON config would not give back equal."""
+    for label in (v for layer in model.rnn.layers for v in layer):
+        try:
+            back = labels_from_json(json.loads(json.dumps(label)), depth=0)
+        except (TypeError, ValueError, RecursionError):
+            back = None  # no node is None
+        if back != label:  # NaN (never equal to itself) included
+            shown = " ".join(repr(label)[:100].split())
+            raise CheckpointError(
+                f"node label {shown} of the GraphClassifier cannot be stored in a checkpoint (JSON would "
+                "not give it back equal); relabel the graph with str, int, finite float or tuple labels"
+            )
 
 
 def _reason_without_model(metadata: dict[str, str]) -> str:
@@ -273,7 +306,9 @@ def _rebuild(path: Path, state: dict[str, torch.Tensor], metadata: dict[str, str
     check_shapes(path, name, state, expected)
     try:
         model = MODELS[name](**args)
-        model.load_state_dict(state)
+        # assign=True: every tensor keeps its stored dtype (a bf16 or float64 model comes back as
+        # such, mixed dtypes included); the tensors are _read's copies, not views of the file
+        model.load_state_dict(state, assign=True)
     except _BUILD_ERRORS as err:
         raise CheckpointError(f"checkpoint {path} does not match its {name}: {one_line(err)}") from None
     return model
@@ -309,8 +344,10 @@ def _read(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
     try:
         with safe_open(path, framework="pt") as f:
             metadata = f.metadata() or {}
-            state = {key: f.get_tensor(key) for key in f.keys()}  # noqa: SIM118 - not a dict
+            mapped = {key: f.get_tensor(key) for key in f.keys()}  # noqa: SIM118 - not a dict
     except (SafetensorError, OSError, ValueError, RuntimeError, TypeError) as err:
         raise CheckpointError(f"checkpoint {path} is not a valid safetensors file: {one_line(err)}") from None
-    _verify(path, state, metadata)
-    return state, metadata
+    _verify(path, mapped, metadata)  # the bytes as stored: a copy would make a corrupt bool byte 0/1
+    # Copies: safetensors maps the file, and a mapped tensor changes, or crashes the process
+    # (SIGBUS), when the file is rewritten in place after loading.
+    return {key: tensor.clone() for key, tensor in mapped.items()}, metadata

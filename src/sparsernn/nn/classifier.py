@@ -7,7 +7,7 @@ from torch import Tensor
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from sparsernn.nn.cells import make_rnn
-from sparsernn.nn.inputs import check_classifier_args, check_input, checked_lengths
+from sparsernn.nn.inputs import check_classifier_args, check_input, check_num_classes, checked_lengths
 
 
 class SequenceClassifier(torch.nn.Module):
@@ -62,6 +62,7 @@ class SequenceClassifier(torch.nn.Module):
     ) -> None:
         super().__init__()
         check_classifier_args(input_size, vocab_size, readout)
+        check_num_classes(num_classes)
         self._config = {
             "cell": cell,
             "num_classes": num_classes,
@@ -74,7 +75,6 @@ class SequenceClassifier(torch.nn.Module):
             "dropout": dropout,
             "bias": bias,
         }
-        self.readout = readout
         self.embedding = None if vocab_size is None else torch.nn.Embedding(vocab_size, embedding_dim)
         rnn_input = embedding_dim if input_size is None else input_size
         self.rnn = make_rnn(
@@ -83,9 +83,31 @@ class SequenceClassifier(torch.nn.Module):
         self.head = torch.nn.Linear(hidden_size, num_classes)
 
     @property
+    def readout(self) -> str:
+        """``"last"`` or ``"last_valid"`` (see the class docstring); assigning it updates :attr:`config`.
+
+        Examples
+        --------
+        >>> model = SequenceClassifier("gru", 2, 4, input_size=3)
+        >>> model.readout = "last_valid"
+        >>> model.config["readout"]
+        'last_valid'
+        """
+        return self._config["readout"]
+
+    @readout.setter
+    def readout(self, value: str) -> None:
+        check_classifier_args(self._config["input_size"], self._config["vocab_size"], value)
+        self._config["readout"] = value
+
+    @property
     def config(self) -> dict[str, object]:
-        """The constructor arguments (JSON-serialisable): ``SequenceClassifier(**config)`` rebuilds it."""
-        return dict(self._config)
+        """The constructor arguments (JSON-serialisable): ``SequenceClassifier(**config)`` rebuilds it.
+
+        It describes the module as it is: ``readout`` and ``rnn.dropout`` changed after construction
+        included, so a checkpoint rebuilds what the module computes.
+        """
+        return {**self._config, "dropout": self.rnn.dropout}
 
     @classmethod
     def from_config(cls, config: dict[str, object]) -> SequenceClassifier:
@@ -98,7 +120,7 @@ class SequenceClassifier(torch.nn.Module):
         ``lengths`` ``(B,)`` are the true sequence lengths; only the ``"last_valid"`` read-out uses
         them (``None`` means every sequence fills all T steps).
         """
-        check_input(x, tokens=self.embedding is not None, input_size=self._config["input_size"])
+        check_input(x, vocab_size=self._config["vocab_size"], input_size=self._config["input_size"])
         if self.embedding is not None:
             x = self.embedding(x)  # (B, T) -> (B, T, E)
         # x: (B, T, F)

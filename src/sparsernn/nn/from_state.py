@@ -6,6 +6,9 @@ layers are recognisable by their parameter names, under any prefix (``""``, ``"e
 ``bias_hh_l<k>`` and, for an LSTM with projections, ``weight_hr_l<k>``; a cell's are ``weight_ih``,
 ``weight_hh``, ``bias_ih``, ``bias_hh``. Masks are read from ``<name>_mask`` tensors: the library's bool
 buffers, or ``torch.nn.utils.prune``'s 0/1 float masks, whose weight is then stored as ``<name>_orig``.
+A masked tensor is rebuilt with the mask folded in (pruned entries exactly 0, whatever the file holds
+there), so the plain module computes what the pruned source computed; the mask is kept beside it as
+a ``<name>_mask`` bool buffer. Every tensor keeps its stored dtype.
 
 **Cell kind from shapes.** ``W_hh`` has ``gates × hidden`` rows and ``hidden`` columns (``proj_size``
 with projections, where ``weight_hr`` is ``proj_size × hidden``), so ``gates = rows / hidden``:
@@ -52,7 +55,8 @@ def recurrent_from_state(
     (torch.nn.Module, list of str)
         The module (the only recurrent module when its prefix is ``""``, else a container whose
         ``named_modules`` names are the prefixes without the final dot) and one note per recurrent
-        module saying what was inferred or assumed. Masks are ``<name>_mask`` bool buffers.
+        module saying what was inferred or assumed. Masked tensors hold their masks folded in
+        (pruned entries exactly 0); the masks are ``<name>_mask`` bool buffers.
 
     Raises
     ------
@@ -184,15 +188,18 @@ def _build(slots: dict, cell: str | None) -> tuple[nn.Module, str]:
         suffix = "" if layer < 0 else f"_l{layer}{'_reverse' if reverse else ''}"
         for name, roles in kinds.items():
             weight, mask = _value(name + suffix, roles)
-            tensors[name + suffix] = weight if mask is None or name.startswith("weight") else weight * mask
-            if mask is not None and name.startswith("weight"):
+            # Folded, so the module computes what the pruned source did; masked_fill, not a product,
+            # so a NaN or inf where the mask prunes becomes an exact 0 (and the dtype is kept).
+            tensors[name + suffix] = weight if mask is None else weight.masked_fill(~mask, 0)
+            if mask is not None:
                 masks[name + suffix] = mask
     args = (kind, input_size, hidden, num_layers, bias, bidirectional, proj)
     with torch.device("meta"):  # the shapes these arguments declare, without allocating them
         expected = {k: tuple(v.shape) for k, v in _make(*args).state_dict().items()}
     _check(tensors, expected, kind)
     module = _make(*args)
-    module.load_state_dict(tensors)
+    # assign=True keeps the stored dtypes (bf16, float64, ...); copies: never share the caller's tensors
+    module.load_state_dict({k: v.clone() for k, v in tensors.items()}, assign=True)
     for name, mask in masks.items():
         module.register_buffer(name + "_mask", mask)
     layers = "a cell" if num_layers == 0 else f"{num_layers} layer{'s' if num_layers > 1 else ''}"

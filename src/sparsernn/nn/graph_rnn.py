@@ -51,7 +51,7 @@ from sparsernn.graphs import as_dag
 from sparsernn.graphs.layering import Wiring, check_connected, wiring
 from sparsernn.nn.base import SparseRNNBase
 from sparsernn.nn.cells import cell_kind, make_rnn
-from sparsernn.nn.inputs import check_classifier_args, check_input, checked_lengths
+from sparsernn.nn.inputs import check_classifier_args, check_input, check_num_classes, checked_lengths
 
 GATE_MASKS = ("blocked", "interleaved")
 
@@ -102,6 +102,28 @@ def input_masks(structure: Wiring, cell: str, gate_masks: str = "blocked") -> di
         )
         for s, t, name in pairs
     }
+
+
+def labels_from_json(values: Any, depth: int = 1) -> Any:
+    """Node labels as read back from JSON (``depth`` levels of lists above them), tuples restored.
+
+    JSON, as in a checkpoint's config, stores a tuple label such as ``(0, 1)`` as a list; node labels
+    are hashable, never lists, so every list in a label's place is turned back into a tuple,
+    recursively. Anything that is not a list of labels is returned unchanged, for the checks
+    downstream to reject.
+
+    Examples
+    --------
+    >>> labels_from_json([[0, 1], "a", 2, [[0, 1], "b"]])
+    [(0, 1), 'a', 2, ((0, 1), 'b')]
+    >>> labels_from_json([[[0, 1], [0, 2]]], depth=2)  # edges, or layers
+    [[(0, 1), (0, 2)]]
+    """
+    if depth == 0:
+        return tuple(labels_from_json(v, 0) for v in values) if isinstance(values, list) else values
+    if not isinstance(values, (list, tuple)):
+        return values
+    return [labels_from_json(v, depth - 1) for v in values]
 
 
 class GraphRNN(torch.nn.Module):
@@ -291,7 +313,8 @@ class GraphClassifier(torch.nn.Module):
     cell : str
         Recurrent cell kind.
     nodes : list
-        Node labels (JSON-serialisable for checkpoints).
+        Node labels: for checkpoints, labels JSON gives back equal (str, int, finite float, bool and
+        tuples of them; a list in a label's place is read as a tuple, see :func:`labels_from_json`).
     edges : list of (u, v)
         Directed edges of the DAG (u → v); an undirected graph is oriented first by :meth:`from_graph`.
     num_classes : int
@@ -328,6 +351,11 @@ class GraphClassifier(torch.nn.Module):
     ) -> None:
         super().__init__()
         check_classifier_args(input_size, vocab_size, readout)
+        check_num_classes(num_classes)
+        # Lists (the config must list what was built, even from a generator); tuple labels come back
+        # from a checkpoint's JSON as lists: tuples again, so the same graph
+        nodes, edges = labels_from_json(list(nodes)), labels_from_json(list(edges), 2)
+        layers = None if layers is None else labels_from_json(layers, 2)
         dag = nx.DiGraph()
         dag.add_nodes_from(nodes)
         dag.add_edges_from(tuple(e) for e in edges)
@@ -345,7 +373,6 @@ class GraphClassifier(torch.nn.Module):
             "bias": bias,
             "layers": None if layers is None else [list(layer) for layer in structure.layers],
         }
-        self.readout = readout
         self.embedding = None if vocab_size is None else torch.nn.Embedding(vocab_size, width)
         self.rnn = GraphRNN(cell, structure, width, gate_masks=gate_masks, bias=bias)
         self.head = torch.nn.Linear(structure.sizes[-1], num_classes)
@@ -376,13 +403,27 @@ class GraphClassifier(torch.nn.Module):
         return cls(cell, list(dag.nodes), [list(e) for e in dag.edges], num_classes, **kwargs)
 
     @property
+    def readout(self) -> str:
+        """``"last"`` or ``"last_valid"`` (see the class docstring); assigning it updates :attr:`config`."""
+        return self._config["readout"]
+
+    @readout.setter
+    def readout(self, value: str) -> None:
+        check_classifier_args(self._config["input_size"], self._config["vocab_size"], value)
+        self._config["readout"] = value
+
+    @property
     def config(self) -> dict[str, Any]:
-        """The constructor arguments (JSON-serialisable when the node labels are)."""
+        """The constructor arguments, ``readout`` as it is now (JSON-serialisable when the labels are)."""
         return dict(self._config)
 
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         """Logits (B, C) for tokens ``x`` (B, T) or features (B, T, F); ``lengths`` for ``"last_valid"``."""
-        check_input(x, tokens=self.embedding is not None, input_size=self.rnn.input_size)
+        check_input(
+            x,
+            vocab_size=None if self.embedding is None else self.embedding.num_embeddings,
+            input_size=self.rnn.input_size,
+        )
         if self.embedding is not None:
             x = self.embedding(x)  # (B, T) -> (B, T, #sources)
         out = self.rnn(x)  # (B, T, H_last)

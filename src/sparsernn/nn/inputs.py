@@ -6,6 +6,7 @@ import torch
 from torch import Tensor
 
 from sparsernn.errors import ConfigError, DataError
+from sparsernn.nn.mask_ops import tracing
 
 READOUTS = ("last", "last_valid")
 
@@ -18,13 +19,35 @@ def check_classifier_args(input_size: int | None, vocab_size: int | None, readou
         raise ConfigError(f"unknown readout {readout!r}; choose from {', '.join(READOUTS)}")
 
 
-def check_input(x: Tensor, *, tokens: bool, input_size: int | None) -> None:
-    """``x`` must be integer tokens (B, T) when ``tokens``, else features (B, T, input_size)."""
-    if tokens:
+def check_input(x: Tensor, *, vocab_size: int | None, input_size: int | None) -> None:
+    """``x`` must be integer tokens (B, T) in ``0..vocab_size-1`` when ``vocab_size`` is given, else
+    features (B, T, input_size). (The token range is not checked while the forward is traced.)
+
+    Examples
+    --------
+    >>> check_input(torch.tensor([[1, 7]]), vocab_size=5, input_size=None)
+    Traceback (most recent call last):
+    ...
+    sparsernn.errors.DataError: token 7 is outside the vocabulary 0..4 (vocab_size 5)
+    """
+    if vocab_size is not None:
         if x.dim() != 2 or x.is_floating_point():
             raise DataError(f"token input must be an integer tensor (B, T), got {x.dtype} {tuple(x.shape)}")
+        if x.numel() and not tracing():
+            low, high = int(x.min()), int(x.max())
+            if low < 0 or high >= vocab_size:
+                bad = low if low < 0 else high
+                raise DataError(
+                    f"token {bad} is outside the vocabulary 0..{vocab_size - 1} (vocab_size {vocab_size})"
+                )
     elif x.dim() != 3 or x.shape[-1] != input_size:
         raise DataError(f"float input must have shape (B, T, {input_size}), got {tuple(x.shape)}")
+
+
+def check_num_classes(num_classes: int) -> None:
+    """A classifier needs at least one output class."""
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
+        raise ConfigError(f"num_classes must be a positive integer, got {num_classes!r}")
 
 
 def checked_lengths(lengths: Tensor, batch: int, steps: int) -> Tensor:
