@@ -13,11 +13,13 @@ lie in the history); elsewhere, without a C compiler, with ``PackedModels(..., n
 ``_backward_waves``). Both compute the same functions; results agree to rounding.
 
 Exactness. The packed forward computes the same functions as the K models one by one: every packed
-weight entry is one model weight, padding entries and pruned weights are zero and get zero gradient
-(:meth:`PackedModels.mask_gradients_`), and the models share no parameter, so the gradient of the sum
-of the K losses is, per model, the gradient of that model's own loss. Only the order of floating-point
-operations differs (block matmuls, tanh through a sigmoid), so results agree to rounding, not bit for
-bit.
+weight entry is one model weight, and padding entries and pruned weights are masked in the forward
+itself (bit-wise AND, as the sparse modules do: exact zeros whatever the packed tensors hold, NaN
+included, and exactly zero gradient there), so stale values written by an optimizer never reach
+the logits or the models (:meth:`PackedModels.store_into` writes the masked values). The models
+share no parameter, so the gradient of the sum of the K losses is, per model, the gradient of that
+model's own loss. Only the order of floating-point operations differs (block matmuls, tanh through a
+sigmoid), so results agree to rounding, not bit for bit.
 """
 
 from __future__ import annotations
@@ -28,10 +30,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from sparsernn.errors import ConfigError
 from sparsernn.nn.base import SparseRNNBase
 from sparsernn.nn.cells import cell_kind
 from sparsernn.nn.graph_rnn import GraphClassifier
 from sparsernn.nn.inputs import checked_lengths
+from sparsernn.nn.mask_ops import BITS, MaskedWeight, masked_and
 from sparsernn.nn.wavefront_kernels import KERNELS
 from sparsernn.nn.wavefront_native import activation_buffers, backward_waves, forward_waves, library
 from sparsernn.nn.wavefront_plan import Plan, grouped_maps, plan
@@ -173,35 +177,49 @@ def _run_forward(state: _State, weights, biases, ws: _Workspace, lib, prefix: st
     return acts
 
 
+def _masked_copy(tensor: Tensor, bits: Tensor | None) -> Tensor:
+    """A new tensor: ``tensor`` with +0.0 where ``bits`` is 0 (whatever it held, NaN included)."""
+    return tensor.clone() if bits is None else masked_and(tensor, bits)
+
+
+def _masked_params(n: int, params, bits) -> tuple[list[Tensor], list[Tensor]]:
+    """Every bucket's masked weight and masked bias sum ``bih + bhh``, from ``params`` (w, bih, bhh)."""
+    masked = [p if b is None else masked_and(p, b) for p, b in zip(params, bits)]
+    return masked[:n], [i + h for i, h in zip(masked[n : 2 * n], masked[2 * n :])]
+
+
 class _Wavefront(torch.autograd.Function):
+    """The waves of one training batch; masks the packed parameters (``bits``) both ways itself."""
+
     @staticmethod
     def forward(
-        ctx, p: Plan, ws: _Workspace, lib, steps: int, emb_seq: Tensor, read_index: Tensor, *params: Tensor
+        ctx, p: Plan, ws: _Workspace, lib, steps: int, emb_seq: Tensor, read_index: Tensor, bits, *params
     ):
         n = len(p.buckets)
+        weights, biases = _masked_params(n, params, bits)
         state = _State(p, steps, emb_seq, ws, "train_")
         ws.generation += 1
-        saved = _run_forward(state, params[:n], params[n:], ws, lib, "train_", keep=True)
-        ctx.state = (state, saved, ws, ws.generation, lib)
-        ctx.save_for_backward(read_index, *params)
+        saved = _run_forward(state, weights, biases, ws, lib, "train_", keep=True)
+        ctx.state = (state, saved, ws, ws.generation, lib, weights, bits)
+        ctx.save_for_backward(read_index, *params)  # so that changing them before the backward raises
         return state.hist.view(-1, state.hist.shape[-1]).gather(0, read_index)
 
     @staticmethod
     def backward(ctx, d_read: Tensor):
-        state, saved, ws, generation, lib = ctx.state
+        state, saved, ws, generation, lib, weights, bits = ctx.state
         if generation != ws.generation:
             raise RuntimeError("PackedModels: only the latest training forward pass can be backpropagated")
         p, steps = state.p, state.steps
         read_index, *params = ctx.saved_tensors
         n = len(p.buckets)
-        d_weights = [torch.zeros_like(w) for w in params[:n]]
-        d_biases = [torch.zeros_like(b) for b in params[n:]]
+        d_weights = [torch.zeros_like(w) for w in weights]
+        d_biases = [torch.zeros_like(b) for b in params[n : 2 * n]]
         dhist, clean = ws.zeros("grad_hist", tuple(state.hist.shape), state.hist.dtype)
         dhist.view(-1, dhist.shape[-1]).scatter_add_(0, read_index, d_read)
         if lib is None:
-            _backward_waves(state, dhist, saved, params[:n], d_weights, d_biases)
+            _backward_waves(state, dhist, saved, weights, d_weights, d_biases)
         else:
-            backward_waves(lib, state, dhist, saved, list(params[:n]), d_weights, d_biases)
+            backward_waves(lib, state, dhist, saved, weights, d_weights, d_biases)
         ctx.state = None
         d_emb_rows = dhist[p.delay - 1 : p.delay - 1 + steps, p.emb_rows[0] : p.emb_rows[1]]
         d_emb = d_emb_rows.clone()
@@ -209,18 +227,24 @@ class _Wavefront(torch.autograd.Function):
             d_emb_rows.zero_()
             dhist[: p.delay].zero_()  # the slabs before the first wave
             ws.mark_clean("grad_hist", clean)
-        return (None, None, None, None, d_emb, None, *d_weights, *d_biases)
+        for d, b in zip(d_weights, bits):  # masked entries get exactly zero gradient
+            if b is not None:
+                d.view(b.dtype).bitwise_and_(b)
+        d_bih = [_masked_copy(d, b) for d, b in zip(d_biases, bits[n : 2 * n])]
+        d_bhh = [_masked_copy(d, b) for d, b in zip(d_biases, bits[2 * n :])]
+        return (None, None, None, None, d_emb, None, None, *d_weights, *d_bih, *d_bhh)
 
 
 class PackedModels(torch.nn.Module):
     """The parameters of K graph classifiers in packed tensors, and their joint forward.
 
     ``forward(x, lengths)`` returns the logits (K, B, C) of all models for one batch of tokens.
-    :meth:`load_from` packs the models' current parameters, :meth:`store_into` writes the packed
-    values back into them. Masked weights and padding stay zero when :meth:`mask_gradients_` is
-    called after every backward. Only the latest training forward can be backpropagated (the
-    history buffers are reused). ``block`` is the number of units per block of the layout (speed
-    only); ``native=False`` keeps the waves in torch operations instead of the compiled kernel.
+    :meth:`load_from` packs the models' current parameters and masks, :meth:`store_into` writes the
+    packed values back into them. The forward masks padding entries and pruned weights itself, so
+    whatever an optimizer writes there never reaches the logits or the models. Only the latest
+    training forward can be backpropagated (the history buffers are reused). ``block`` is the
+    number of units per block of the layout (speed only); ``native=False`` keeps the waves in torch
+    operations instead of the compiled kernel.
 
     Examples
     --------
@@ -236,7 +260,7 @@ class PackedModels(torch.nn.Module):
 
     def __init__(self, models: list[GraphClassifier], *, block: int = 4, native: bool = True) -> None:
         super().__init__()
-        self.plan = plan(models, block=block)
+        self.plan = plan(models, block=block)  # checks that the models can be packed together
         self.native = native
         self._maps = grouped_maps(self.plan.maps)
         self.readout = models[0].readout
@@ -246,37 +270,73 @@ class PackedModels(torch.nn.Module):
         self.packed = torch.nn.ParameterDict(
             {key: torch.nn.Parameter(torch.zeros(shape, dtype=dtype)) for key, shape in shapes.items()}
         )
-        for key, shape in shapes.items():
-            self.register_buffer(f"mask_{key}", torch.zeros(shape, dtype=dtype))
+        for key, shape in shapes.items():  # True = a model weight kept; False = pruned or padding
+            self.register_buffer(f"mask_{key}", torch.zeros(shape, dtype=torch.bool))
         self.load_from(models)
 
     def _mask(self, key: str) -> Tensor:
         return getattr(self, f"mask_{key}")
 
+    def _check_count(self, models: list[GraphClassifier]) -> None:
+        if len(models) != len(self.plan.depths):
+            raise ConfigError(f"{len(self.plan.depths)} models were packed, got {len(models)}")
+
+    def _mask_bits(self, key: str) -> Tensor | None:
+        """The mask of packed tensor ``key`` as bits (-1 kept, 0 masked), made at every call so that
+        every edit counts; None for the embedding and head bias (no padding, never pruned)."""
+        if key in ("emb", "head_b"):
+            return None
+        return self._mask(key).to(BITS[self.packed[key].dtype]).neg_()
+
+    def _masked(self, key: str) -> Tensor:
+        """Packed tensor ``key`` with exact zeros at masked entries, which get zero gradient."""
+        bits = self._mask_bits(key)
+        return self.packed[key] if bits is None else MaskedWeight.apply(self.packed[key], bits)
+
     @torch.no_grad()
     def load_from(self, models: list[GraphClassifier]) -> None:
-        """Pack the current parameters and masks of ``models`` (the models given at construction)."""
+        """Pack the current parameters and masks of ``models`` (the models given at construction).
+
+        Masks may have lost entries since construction, not gained any: the layout has no place for
+        a weight pruned at construction (a :class:`~sparsernn.errors.ConfigError` says which).
+        """
+        self._check_count(models)
         for key in self.plan.shapes:
             self.packed[key].zero_()
             self._mask(key).zero_()
+        packed_kept: dict[tuple[int, str], int] = {}
         for k, name, key, dst, src in self._maps:
             value, keep = _parameter(models[k], name)
-            keep = keep.reshape(-1)[src].to(value.dtype)
-            self.packed[key].view(-1)[dst] = value.reshape(-1)[src] * keep
+            keep = keep.reshape(-1)[src]
+            self.packed[key].view(-1)[dst] = torch.where(keep, value.reshape(-1)[src], 0.0)
             self._mask(key).view(-1)[dst] = keep
+            packed_kept[k, name] = packed_kept.get((k, name), 0) + int(keep.sum())
+        for (k, name), count in packed_kept.items():
+            if count != int(_parameter(models[k], name)[1].sum()):
+                raise ConfigError(
+                    f"model {k} keeps weights of {name} that were pruned when it was packed; "
+                    "pack the models again (PackedModels) after masks gain entries"
+                )
 
     @torch.no_grad()
     def store_into(self, models: list[GraphClassifier]) -> None:
-        """Write the packed parameter values back into ``models``."""
+        """Write the packed parameter values back into ``models`` (exact zeros where pruned)."""
+        self._check_count(models)
+        masked = {key: self._masked(key) for key in self.plan.shapes}
         for k, name, key, dst, src in self._maps:
             value, _ = _parameter(models[k], name)
-            value.view(-1)[src] = self.packed[key].view(-1)[dst]
+            value.view(-1)[src] = masked[key].view(-1)[dst]
 
     def mask_gradients_(self) -> None:
-        """Zero the gradients of padding entries and pruned weights (call after every backward)."""
+        """Zero the gradients of padding entries and pruned weights.
+
+        The forward already gives them zero gradient; this also clears what other terms (say a
+        penalty computed on ``packed`` directly) put there, so the optimizer state stays clean.
+        """
         for key, param in self.packed.items():
-            if param.grad is not None:
-                param.grad.mul_(self._mask(key))
+            bits = self._mask_bits(key)
+            if param.grad is not None and bits is not None:
+                param.grad.view(bits.dtype).bitwise_and_(bits)
 
     def read_index(self, steps: int, lengths: Tensor | None, batch: int) -> Tensor:
         """Flat history positions of every model's last-layer units at its read-out step (rows, B)."""
@@ -299,21 +359,23 @@ class PackedModels(torch.nn.Module):
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         """Logits (K, B, C) of every model for tokens ``x`` (B, T)."""
         batch, steps = x.shape
-        emb = F.embedding(x, self.packed["emb"]).permute(1, 2, 0)  # (B, T, E) -> (T, E, B)
+        emb = F.embedding(x, self._masked("emb")).permute(1, 2, 0)  # (B, T, E) -> (T, E, B)
         n = len(self.plan.buckets)
-        weights = [self.packed[f"w{k}"] for k in range(n)]
-        biases = [self.packed[f"bih{k}"] + self.packed[f"bhh{k}"] for k in range(n)]
+        keys = [f"{name}{k}" for name in ("w", "bih", "bhh") for k in range(n)]
+        params = [self.packed[key] for key in keys]
+        bits = [self._mask_bits(key) for key in keys]
         index = self.read_index(steps, lengths, batch)
         lib = self._library(emb)
         ws = self._workspace
         if torch.is_grad_enabled():
-            read = _Wavefront.apply(self.plan, ws, lib, steps, emb, index, *weights, *biases)
+            read = _Wavefront.apply(self.plan, ws, lib, steps, emb, index, bits, *params)
         else:  # evaluation: nothing kept for a backward pass, buffers of their own
+            weights, biases = _masked_params(n, params, bits)
             state = _State(self.plan, steps, emb, ws, "eval_")
             _run_forward(state, weights, biases, ws, lib, "eval_", keep=False)
             read = state.hist.view(-1, batch).gather(0, index)
         read = read.view(len(self.plan.depths), -1, batch)  # (K·W, B) -> (K, W, B)
-        logits = torch.baddbmm(self.packed["head_b"].unsqueeze(-1), self.packed["head_w"], read)
+        logits = torch.baddbmm(self._masked("head_b").unsqueeze(-1), self._masked("head_w"), read)
         return logits.transpose(1, 2)  # (K, C, B) -> (K, B, C)
 
 

@@ -32,6 +32,7 @@ import torch
 from sparsernn.errors import ConfigError
 from sparsernn.nn.cells import CellKind, cell_kind
 from sparsernn.nn.graph_rnn import GraphClassifier
+from sparsernn.nn.mask_ops import BITS
 
 ZERO_ROW, TRASH_ROW, FIRST_ROW = 0, 1, 2
 _LADDER = (4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048)
@@ -121,7 +122,26 @@ def _check(models: list[GraphClassifier]) -> str:
         raise ConfigError("models packed together need the same vocabulary and number of classes")
     if any(m.head.bias is None or not m.rnn.recurrent[0].bias for m in models):
         raise ConfigError("the wavefront path needs biases in the recurrent layers and the head")
+    _check_shared(models)
     return cells.pop()
+
+
+def _check_shared(models: list[GraphClassifier]) -> None:
+    """What the packed forward takes from one model for all: read-out, dtype, a plain embedding."""
+    readouts = {m.readout for m in models}
+    if len(readouts) != 1:
+        raise ConfigError(f"models packed together need one read-out, got {', '.join(sorted(readouts))}")
+    dtypes = {p.dtype for m in models for p in m.parameters()}
+    if len(dtypes) != 1 or not dtypes <= BITS.keys():
+        names = ", ".join(sorted(str(d).removeprefix("torch.") for d in dtypes))
+        raise ConfigError(f"models packed together need one float dtype for all parameters, got {names}")
+    for k, m in enumerate(models):
+        e = m.embedding
+        if e.padding_idx is not None or e.max_norm is not None or e.scale_grad_by_freq or e.sparse:
+            raise ConfigError(
+                f"model {k}: the wavefront path needs a plain embedding "
+                "(no padding_idx, max_norm, scale_grad_by_freq or sparse)"
+            )
 
 
 @dataclass(frozen=True)

@@ -165,8 +165,8 @@ def _train_epoch(
             diverged[k] = f"loss became {losses[k].item()} at step {step} of epoch {epoch}"
         alive &= ~bad
         # a diverged model leaves the sum: its gradient is zero from now on, the others are unaffected
+        # (the packed forward gives padding and pruned entries exactly zero gradient)
         torch.where(alive, losses, torch.zeros_like(losses)).sum().backward()
-        packed.mask_gradients_()
         if clip is not None:
             clip_per_model_(packed, clip, owners)
         optimizer.step()
