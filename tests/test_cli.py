@@ -116,6 +116,33 @@ def test_dry_run_prints_the_runs_and_creates_nothing(cli, tmp_path):
     assert not results.exists()
 
 
+def test_dry_run_checks_the_loggers_as_a_run_does(cli, tmp_path):
+    for extra in ([], ["--dry-run"]):
+        result = cli.invoke(
+            main, ["run", "smoke", "--log", "wandb", "--results", str(tmp_path / "r"), *extra]
+        )
+        assert result.exit_code == 2, result.output
+        assert result.output == "error: unknown logger 'wandb'; choose from csv, mlflow, tensorboard\n"
+    assert not (tmp_path / "r").exists()
+
+
+def test_report_of_an_unknown_study_lists_the_studies(cli, tmp_path):
+    from sparsernn.results import write_run
+    from sparsernn.studies.config import make_config
+    from sparsernn.studies.recorder import RunResult
+
+    for study in ("smoke", "demo"):
+        write_run(tmp_path, RunResult(make_config({"study": study, "seed": 0}), "ok", {"test_accuracy": 0.5}))
+    result = cli.invoke(main, ["report", str(tmp_path), "--study", "smok"])
+    assert result.exit_code == 2
+    assert result.output == f"error: no study 'smok' in {tmp_path}; studies: demo, smoke\n"
+    study_folder = cli.invoke(main, ["report", str(tmp_path / "smoke")])
+    assert study_folder.exit_code == 2
+    assert study_folder.output.startswith(
+        f"error: {tmp_path / 'smoke'} is a study folder inside the results folder {tmp_path}; "
+    )
+
+
 def test_recipes_lists_the_built_in_recipes(cli):
     result = cli.invoke(main, ["recipes"])
     assert result.exit_code == 0

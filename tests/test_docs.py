@@ -138,3 +138,37 @@ def _module_showing(shown: str, computed: str) -> types.ModuleType:
 )
 def test_examples_tolerate_a_last_digit_flip_only(run_examples, shown, computed, passes):
     assert run_examples(_module_showing(shown, computed)).failed == (0 if passes else 1)
+
+
+# The guide's pages state facts about the code; these keep them true.
+GUIDE = SRC.parents[1] / "docs" / "guide"
+
+
+def test_the_installation_page_lists_every_extra():
+    import tomllib
+
+    pyproject = tomllib.loads((SRC.parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
+    rows = re.findall(r"^\| `([a-z]+)` \|", (GUIDE / "installation.md").read_text(encoding="utf-8"), re.M)
+    assert sorted(rows) == sorted(pyproject["project"]["optional-dependencies"])
+
+
+def test_the_own_loop_page_names_every_pruning_criterion():
+    text = (GUIDE / "own-training-loop.md").read_text(encoding="utf-8")
+    names = [*sparsernn.prune.CRITERIA, *sparsernn.prune.MASK_CRITERIA]
+    assert [name for name in names if f"`{name}`" not in text] == []
+
+
+def test_what_the_pages_say_about_state_dicts_and_full_sparsity_holds():
+    import torch
+
+    import sparsernn as sr
+
+    sparse = sr.nn.SparseGRU(3, 4)
+    plain = torch.nn.GRU(3, 4)
+    with pytest.raises(RuntimeError, match="weight_ih_l0_mask"):  # extra mask buffers: not strict
+        plain.load_state_dict(sparse.state_dict())
+    plain.load_state_dict(sparse.state_dict(), strict=False)
+    sparse.load_state_dict(plain.state_dict(), strict=False)
+    plain.load_state_dict(sr.nn.to_torch(sparse).state_dict(), strict=True)
+    masks = sr.prune.magnitude(sr.nn.SparseLSTM(3, 4, num_layers=2), 1.0, scope="layer")
+    assert {name: int(mask.sum()) for name, mask in masks.items()} == dict.fromkeys(masks, 1)

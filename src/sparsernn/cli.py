@@ -45,14 +45,14 @@ def _print_outcome(outcome: Any) -> None:
         click.echo(f"warning: {failure}", err=True)
 
 
-def _print_data_folders(configs: list[Any]) -> None:
-    """Say where file-based data is read from (and downloaded to): absolute paths, once per folder."""
+def _print_data_folders(configs: list[Any], backend: str) -> None:
+    """Say where file-based data is read from (and, on Ray, downloaded to): absolute paths, once per folder."""
     from sparsernn.data.registry import data_folder
 
     seen = set()
     for config in configs:
         folder = data_folder(config.data.name, config.data.options)
-        download = bool(config.data.options.get("download"))
+        download = backend != "local" and bool(config.data.options.get("download"))
         if folder is not None and (config.data.name, folder, download) not in seen:
             seen.add((config.data.name, folder, download))
             click.echo(
@@ -120,7 +120,9 @@ def run(
 
     RECIPE is the name of a built-in recipe (`sparsernn recipes` lists them), a YAML file, a pipe
     (e.g. <(...)) or - for standard input. Everything it names is checked before the first run
-    starts; --dry-run stops there and prints the runs. Runs that failed are kept as failed (with
+    starts, its data files and trackers too (data a recipe asks to download is fetched once before the
+    first run; other data comes from `sparsernn data prepare NAME`); --dry-run stops there and prints
+    the runs. Runs that failed are kept as failed (with
     their reason) and not run again unless --retry-failed; the exit status is 1 when any run of the
     recipe failed.
 
@@ -142,10 +144,12 @@ def run(
     parsed, configs = _load(recipe, overrides)
     if dry_run:
         from sparsernn.studies.plan import format_plan, plan_runs
+        from sparsernn.studies.sweep import check_before_running
 
+        check_before_running(configs, results, backend=backend, loggers=log, retry_failed=retry_failed)
         click.echo(format_plan(plan_runs(parsed, configs, results), results))
         return
-    _print_data_folders(configs)
+    _print_data_folders(configs, backend)
     outcome = run_sweep(
         configs,
         results,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import pytest
 
@@ -109,6 +110,22 @@ def test_load_metrics_long_format(tmp_path):
     assert len(m) == 4 and set(m["name"]) == {"loss", "accuracy"}
     nan_row = m[(m["name"] == "loss") & (m["epoch"] == 2)]
     assert math.isnan(nan_row["value"].iloc[0])
+
+
+def test_a_folder_inside_a_results_folder_is_refused_naming_the_results_folder(tmp_path):
+    folder = write_run(tmp_path, _result())  # tmp_path/st/<hash>/seed_0
+    for inner, kind in ((tmp_path / "st", "study"), (folder.parent, "run"), (folder, "seed")):
+        message = re.escape(
+            f"{inner} is a {kind} folder inside the results folder {tmp_path}; give the results"
+        )
+        with pytest.raises(DataError, match=message):
+            load(inner)
+        with pytest.raises(DataError, match=message):
+            load_metrics(inner)
+    assert len(load(tmp_path)) == 1
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert load(empty).empty  # a results folder without finished runs: an empty table
 
 
 def test_missing_results_folder(tmp_path):

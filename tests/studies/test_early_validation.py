@@ -6,6 +6,7 @@ intra-op thread per run whatever the worker count.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -17,7 +18,8 @@ import yaml
 from click.testing import CliRunner
 
 from sparsernn.cli import main
-from sparsernn.errors import ConfigError
+from sparsernn.errors import ConfigError, DataError
+from sparsernn.results import write_run
 from sparsernn.studies.recipe import MAX_RUNS, expand, load_recipe, parse_recipe_text, read_recipe
 
 pytestmark = pytest.mark.timeout(120)
@@ -55,6 +57,7 @@ BAD = [
     (_with(_with(TINY, "data.name", "cifar10"), "data.options.layout", "diag"), "option layout"),
     (_with(_with(TINY, "data.name", "cifar10"), "data.options.download", "yes"), "option download"),
     (_with(TINY, "model.cell", "lstn"), "model.cell: Input should be"),
+    ({**TINY, "protocol": "trian"}, "protocol: unknown protocol 'trian'; choose from controlled_pruning, "),
     (_with(TINY, "model.num_layers", 100000), "model.num_layers: Input should be less than or equal to 64"),
     (_with(TINY, "model.hidden_size", 10**7), "model.hidden_size: Input should be less than or equal"),
     (_with(TINY, "train.epochs", 10**9), "train.epochs: Input should be less than or equal"),
@@ -223,3 +226,88 @@ def test_summaries_are_bit_identical_with_one_or_two_workers(tmp_path):
         assert out.exit_code == 0, out.output
         outputs[workers] = _summaries(results)
     assert len(outputs[1]) == 2 and outputs[1] == outputs[2]
+
+
+def _cli_run(path: Path, results: Path, *extra: str):
+    return CliRunner().invoke(main, ["run", str(path), "--results", str(results), "--quiet", *extra])
+
+
+def _smnist_recipe(tmp_path, monkeypatch, prepare):
+    """A sequential-MNIST recipe asking for ``download: true``, with the download replaced by ``prepare``."""
+    from sparsernn.data import registry
+
+    monkeypatch.setenv("SPARSERNN_DATA", str(tmp_path / "home"))
+    original = registry._record
+    offline = dataclasses.replace(original("sequential_mnist"), prepare=prepare)
+    monkeypatch.setattr(
+        registry, "_record", lambda name: offline if name == "sequential_mnist" else original(name)
+    )
+    recipe = tmp_path / "smnist.yaml"
+    data = {"name": "sequential_mnist", "options": {"download": True, "n_train": 20}, "batch_size": 10}
+    recipe.write_text(yaml.safe_dump({**TINY, "data": data}))
+    return recipe
+
+
+def test_a_failed_download_stops_the_study_before_any_run(tmp_path, monkeypatch):
+    calls = []
+
+    def offline(root):
+        calls.append(root)
+        raise DataError("no network")
+
+    out = _cli_run(_smnist_recipe(tmp_path, monkeypatch, offline), tmp_path / "results")
+    assert out.exit_code == 2, out.output
+    home = tmp_path / "home" / "sequential_mnist"
+    assert out.stderr == (
+        f"error: dataset 'sequential_mnist': download into {home} failed (no network); "
+        "get the files with: sparsernn data prepare sequential_mnist\n"
+    )
+    assert len(calls) == 1  # one download for the study, not one per run
+    assert not list((tmp_path / "results").rglob("*.json"))  # nothing ran or was stored
+
+
+def test_a_dry_run_does_not_download(tmp_path, monkeypatch):
+    calls = []
+    out = _cli_run(_smnist_recipe(tmp_path, monkeypatch, calls.append), tmp_path / "results", "--dry-run")
+    assert out.exit_code == 0, out.output
+    assert calls == [] and not (tmp_path / "home").exists() and not (tmp_path / "results").exists()
+
+
+def test_missing_data_files_name_how_to_get_them(tmp_path):
+    cifar = _with(_with(TINY, "data.name", "cifar10"), "data.options.root", str(tmp_path / "my cifar"))
+    fashion = _with(_with(TINY, "data.name", "fashion_mnist"), "data.options.root", str(tmp_path / "fm"))
+    expected = {
+        "cifar": f"no files in {tmp_path / 'my cifar'}; prepare them first with: sparsernn data prepare "
+        f"cifar10 --root '{tmp_path / 'my cifar'}'",
+        "fashion": f"{tmp_path / 'fm'}: no Fashion-MNIST IDX files; install them with 'apt-get install",
+    }
+    for name, recipe in (("cifar", cifar), ("fashion", fashion)):
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(yaml.safe_dump(recipe))
+        out = _cli_run(path, tmp_path / "results")
+        assert out.exit_code == 2 and len(out.stderr.splitlines()) == 1, out.output
+        assert expected[name] in out.stderr
+    assert not (tmp_path / "results").exists() and not (tmp_path / "my cifar").exists()
+
+
+def test_generated_and_on_demand_data_pass_the_check_and_create_nothing(tmp_path):
+    from sparsernn.data.registry import check_files
+
+    check_files("mnist1d", {})
+    check_files("darji_reber", {"n_valid": 40})
+    check_files("synthetic_speech", {"root": str(tmp_path / "corpus")})  # synthesized by the run
+    assert not (tmp_path / "corpus").exists()
+
+
+def test_a_finished_run_needs_no_data(tmp_path, monkeypatch):
+    from sparsernn.studies import sweep
+    from sparsernn.studies.recorder import RunResult
+
+    recipe = _with(_with(TINY, "data.name", "cifar10"), "data.options.root", str(tmp_path / "gone"))
+    configs = expand(parse_recipe_text(yaml.safe_dump(recipe)))
+    monkeypatch.setattr(sweep, "execute", lambda config, **kwargs: RunResult(config, "ok", {}))
+    with pytest.raises(DataError, match="no files in"):
+        sweep.run_sweep(configs, tmp_path / "results", progress=False)
+    write_run(tmp_path / "results", RunResult(configs[0], "ok", {"test_accuracy": 0.5}))
+    outcome = sweep.run_sweep(configs, tmp_path / "results", progress=False)  # nothing left to run
+    assert (outcome.total, outcome.skipped) == (1, 1)

@@ -29,8 +29,13 @@ def _fake_cifar(root: Path, per_file: int = 4) -> None:
 
 @pytest.fixture
 def failing(tmp_path) -> tuple[Path, Path, Path]:
-    """A recipe of two runs that fail at once (their CIFAR-10 folder is empty), and its folders."""
+    """A recipe of two runs that fail at once (their CIFAR-10 file is truncated), and its folders.
+
+    The file is there, so the check before the first run (missing data) passes and the runs fail.
+    """
     data = tmp_path / "cifar"
+    data.mkdir()
+    (data / "test_batch.bin").write_bytes(b"trunc")
     recipe = {
         "study": "fails",
         "seeds": [0, 1],

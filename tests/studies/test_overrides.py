@@ -169,6 +169,33 @@ def test_python_run_takes_overrides(monkeypatch):
     assert (tiny.train.epochs, tiny.seed, smoke.model.cell) == (2, 3, "gru")
 
 
+def test_one_override_string_is_one_override_not_its_characters(monkeypatch):
+    seen = []
+    monkeypatch.setattr(studies, "run_sweep", lambda configs, results, **options: seen.append(configs))
+    studies.run("smoke", overrides="train.epochs=3", progress=False)
+    studies.run(TINY, overrides="train.epochs=2", progress=False)
+    assert {c.train.epochs for c in seen[0]} == {3} and seen[1][0].train.epochs == 2
+    assert apply_overrides(TINY, "train.epochs=4")["train"] == {"epochs": 4}
+    for bad in ([3], 3, {"train.epochs": 3}):
+        with pytest.raises(
+            ConfigError, match=r"^overrides must be KEY=VALUE strings, e.g. \['train.epochs=3'\]"
+        ):
+            load_recipe("smoke", overrides=bad)
+
+
+def test_expand_refuses_what_is_not_a_recipe_in_one_line():
+    loaded = load_recipe("smoke")
+    with pytest.raises(ConfigError) as error:
+        expand(loaded)  # load_recipe has expanded it already
+    assert str(error.value) == (
+        "expand takes a Recipe (from read_recipe or parse_recipe), got tuple; "
+        "load_recipe already returns (recipe, configs)"
+    )
+    with pytest.raises(ConfigError, match="got dict"):
+        expand(TINY)
+    assert expand(loaded[0]) == loaded[1]
+
+
 def test_built_in_recipes_are_the_repository_recipes():
     assert Path(ROOT / "recipes").resolve() == RECIPES_FOLDER  # one copy: recipes/ links to the package
     names = builtin_recipes()
@@ -183,8 +210,13 @@ def test_recipes_are_found_by_name_or_path(tmp_path, monkeypatch):
     Path("mine").write_text("study: mine\n")
     assert find_recipe("mine") == Path("mine")  # an existing file that is not a built-in name
     assert find_recipe(Path("smoke")) == Path("smoke")  # a Path is always a path
-    with pytest.raises(ConfigError, match=r"recipe smoke.yaml: no such file"):
-        load_recipe("smoke.yaml")
+    with pytest.raises(ConfigError) as missing:
+        load_recipe("recipes/smoke.yaml")  # as in a checkout, but there is none here
+    assert str(missing.value) == (
+        "recipe recipes/smoke.yaml: no such file; the built-in recipe of that name runs with: sparsernn run smoke"
+    )
+    with pytest.raises(ConfigError, match=r"^recipe mine.yml: no such file$"):
+        load_recipe("mine.yml")  # no built-in recipe of that name: no hint
     with pytest.raises(ConfigError) as error:
         load_recipe("smokes")
     assert str(error.value).startswith("unknown recipe 'smokes'; choose a built-in recipe (darji-pruning, ")

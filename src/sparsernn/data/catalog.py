@@ -51,6 +51,9 @@ class Dataset:
     prepare_makes : bool
         Whether ``prepare`` makes the files (downloads or synthesizes them) rather than only checking
         files obtained elsewhere.
+    on_demand : bool
+        Whether the builder makes missing files itself, offline (the synthetic speech corpus), so
+        nothing is checked before a study's first run.
     options_of : callable or None
         Returns the function whose keyword defaults are the builder's options, for a builder that
         passes its options on (None: the builder's own keywords).
@@ -69,6 +72,7 @@ class Dataset:
     available: Callable[[Path], bool] | None = None
     prepare: Callable[..., Path] | None = None
     prepare_makes: bool = False
+    on_demand: bool = False
     options_of: Callable[[], Callable[..., Any]] | None = None
     extra_options: tuple[str, ...] = field(default=())
     tokens: bool = False
@@ -211,6 +215,7 @@ CATALOG: Mapping[str, Dataset] = registry(
                 available=_synthetic_available,
                 prepare=synthetic_speech.prepare_synthetic_speech,
                 prepare_makes=True,
+                on_demand=True,
                 options_of=lambda: speech.build_speech_commands,  # it passes its options on
                 extra_options=("corpus", "words"),
             ),

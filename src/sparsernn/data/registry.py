@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 import math
 import os
+import shlex
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,7 @@ from sparsernn.data import audio, mnist, speech, validation
 from sparsernn.data.arrays import check_option_names, keyword_names
 from sparsernn.data.batch import DataSplits
 from sparsernn.data.catalog import CATALOG, Dataset, build_darji_reber
-from sparsernn.errors import ConfigError
+from sparsernn.errors import ConfigError, DataError
 
 __all__ = [
     "DATASETS",
@@ -32,6 +33,7 @@ __all__ = [
     "accepts_option",
     "build",
     "build_darji_reber",
+    "check_files",
     "check_options",
     "data_folder",
     "is_token_data",
@@ -180,6 +182,55 @@ def data_folder(name: str, options: Mapping[str, Any]) -> Path | None:
     if dataset.folder is None:
         return None
     return Path(os.path.abspath(dataset.folder(options.get("root"))))
+
+
+def check_files(name: str, options: Mapping[str, Any], *, fetch: bool = False) -> None:
+    """Raise a one-line DataError when dataset ``name`` with ``options`` reads files that are not there.
+
+    Called before a study's first run on the local backend, so that missing data stops the study at
+    once instead of failing every run. Data a recipe asks to download (``download: true``) is
+    fetched here, once, when ``fetch`` is true (a real run; a dry run only looks), so that parallel
+    runs never download into the same folder. Otherwise the error names the ``sparsernn data
+    prepare`` command that gets the files or, for files obtained elsewhere, how to get them.
+    Generated data, and data the builder makes itself offline, pass. Without a fetch, no folder is
+    created.
+
+    Examples
+    --------
+    >>> check_files("mnist1d", {})
+    >>> check_files("cifar10", {"root": "/nonexistent/cifar"})
+    Traceback (most recent call last):
+    ...
+    sparsernn.errors.DataError: dataset 'cifar10': no files in /nonexistent/cifar; prepare them first with: sparsernn data prepare cifar10 --root /nonexistent/cifar
+    """
+    dataset = _record(name)
+    if dataset.folder is None or dataset.available is None or dataset.on_demand:
+        return
+    root = options.get("root")
+    folder = Path(os.path.abspath(dataset.folder(root)))
+    if dataset.available(folder):
+        return
+    if not dataset.prepare_makes and dataset.prepare is not None:
+        try:
+            dataset.prepare(root)  # only checks the files; its error says how to get them
+        except DataError as error:
+            raise DataError(f"dataset {dataset.name!r}: {error}") from None
+        return
+    command = f"sparsernn data prepare {dataset.name}"
+    if root is not None:
+        command += f" --root {shlex.quote(str(root))}"
+    if options.get("download") and dataset.prepare is not None:
+        if not fetch:
+            return  # the run will fetch it first
+        try:
+            dataset.prepare(root)
+        except (DataError, OSError) as error:
+            raise DataError(
+                f"dataset {dataset.name!r}: download into {folder} failed ({error}); "
+                f"get the files with: {command}"
+            ) from None
+        return
+    raise DataError(f"dataset {dataset.name!r}: no files in {folder}; prepare them first with: {command}")
 
 
 def build(name: str, *, seed: int, **options: Any) -> DataSplits:

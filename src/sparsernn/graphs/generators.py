@@ -28,6 +28,8 @@ def watts_strogatz(n: int, k: int, p: float, *, seed: Seed = None, tries: int = 
     ``j = 1 .. k // 2`` and every node u, the edge (u, u + j) is replaced with probability ``p`` by
     (u, w), w uniform among the nodes that are neither u nor already adjacent to u. The graph has
     ``n · (k // 2)`` edges. Draws are repeated until the graph is connected, at most ``tries`` times.
+    An odd ``k`` therefore acts as ``k − 1``, as in networkx's ``watts_strogatz_graph``; Darji's
+    structure study relies on this (``k = n // 5``, odd for many ``n``), so it is kept, not refused.
 
     Raises
     ------

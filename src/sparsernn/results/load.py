@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ import pandas as pd
 
 from sparsernn.errors import DataError
 from sparsernn.results.records import RunKey
-from sparsernn.results.store import complete_runs, read_config, read_summary
+from sparsernn.results.store import SUMMARY, complete_runs, read_config, read_summary
 
 
 def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -37,7 +38,25 @@ def _runs(root: str | Path) -> list[Path]:
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"results folder {root} does not exist")
-    return complete_runs(root)
+    runs = complete_runs(root)
+    if not runs:
+        _refuse_a_run_folder(root)
+    return runs
+
+
+#: What a folder inside a results folder holds: (glob of its finished runs, what it is, levels below the root).
+_INNER_FOLDERS = ((f"*/seed_*/{SUMMARY}", "study", 1), (f"seed_*/{SUMMARY}", "run", 2), (SUMMARY, "seed", 3))
+
+
+def _refuse_a_run_folder(root: Path) -> None:
+    """DataError when ``root`` is a folder inside a results folder (a study, run or seed folder)."""
+    for pattern, kind, depth in _INNER_FOLDERS:
+        if next(root.glob(pattern), None) is not None:
+            results = os.path.normpath(root.joinpath(*[".."] * depth))
+            raise DataError(
+                f"{root} is a {kind} folder inside the results folder {results}; give the results folder "
+                "itself (it holds one folder per study)"
+            )
 
 
 def _frozen(value: Any) -> Any:
@@ -90,7 +109,14 @@ def load(root: str | Path) -> pd.DataFrame:
     Config lists are JSON text (as :func:`flatten` writes them); list-valued summary fields (an
     accuracy per pruning level, ...) are kept as tuples in object columns; nested summary mappings
     become dotted names. Columns holding only booleans (and missing values) have the nullable
-    ``"boolean"`` dtype (:func:`tidy_dtypes`).
+    ``"boolean"`` dtype (:func:`tidy_dtypes`). A results folder without finished runs gives an empty
+    table.
+
+    Raises
+    ------
+    DataError
+        If ``root`` does not exist, or is a folder inside a results folder (a study's folder, a run's)
+        rather than the results folder itself.
 
     Examples
     --------

@@ -35,13 +35,13 @@ def run(
     backend: str = "local",
     workers: int = 1,
     progress: bool = True,
-    overrides: Iterable[str] = (),
+    overrides: str | Iterable[str] = (),
     **options: Any,
 ) -> SweepOutcome:
     """Run a recipe (a built-in name such as ``"smoke"``, a YAML file, or a mapping); return the outcome.
 
-    ``overrides`` are ``KEY=VALUE`` strings (``"train.epochs=3"``, ``"seeds=[0, 1]"``) applied to the
-    recipe before it is checked, as editing the file would (:mod:`sparsernn.studies.overrides`).
+    ``overrides`` are ``KEY=VALUE`` strings (``["train.epochs=3", "seeds=[0, 1]"]``, or one string
+    alone) applied to the recipe before it is checked, as editing the file would (:mod:`sparsernn.studies.overrides`).
 
     Complete runs already in ``results`` are skipped, so calling it again resumes a sweep. Runs that
     failed before stay failed (counted in ``outcome.failed``) unless ``retry_failed=True``. The whole

@@ -37,6 +37,30 @@ def _shown(text: str) -> str:
     return repr(text if len(text) <= 80 else text[:77] + "...")
 
 
+def override_list(overrides: str | Iterable[str]) -> list[str]:
+    """The ``KEY=VALUE`` strings of ``overrides``: a list of them, or one string alone.
+
+    Examples
+    --------
+    >>> override_list("train.epochs=3"), override_list(("seeds=[0, 1]", "train.lr=0.1"))
+    (['train.epochs=3'], ['seeds=[0, 1]', 'train.lr=0.1'])
+    >>> override_list([3])
+    Traceback (most recent call last):
+    ...
+    sparsernn.errors.ConfigError: overrides must be KEY=VALUE strings, e.g. ['train.epochs=3'], got 3
+    """
+    if isinstance(overrides, str):
+        return [overrides]
+    wrong = "overrides must be KEY=VALUE strings, e.g. ['train.epochs=3'], got {!r}"
+    if not isinstance(overrides, Iterable) or isinstance(overrides, Mapping | bytes):
+        raise ConfigError(wrong.format(overrides))
+    texts = list(overrides)
+    for text in texts:
+        if not isinstance(text, str):
+            raise ConfigError(wrong.format(text))
+    return texts
+
+
 def parse_override(text: str, keys: Collection[str] | None = None) -> tuple[list[str], Any]:
     """Split ``KEY=VALUE`` into the key's parts and the parsed value; ``keys``: the valid top-level keys.
 
@@ -99,7 +123,7 @@ def _check_not_swept(tree: Mapping[str, Any], paths: list[list[str]], texts: lis
 
 
 def apply_overrides(
-    recipe: Mapping[str, Any], overrides: Iterable[str], *, keys: Collection[str] | None = None
+    recipe: Mapping[str, Any], overrides: str | Iterable[str], *, keys: Collection[str] | None = None
 ) -> dict[str, Any]:
     """A copy of the recipe mapping with the ``KEY=VALUE`` overrides applied, in order (not yet validated).
 
@@ -107,8 +131,8 @@ def apply_overrides(
     ----------
     recipe : Mapping
         The recipe as read from YAML (top-level keys ``study``, ``model``, ``sweep``, ...).
-    overrides : iterable of str
-        ``KEY=VALUE`` strings, see :mod:`sparsernn.studies.overrides`. A later one wins.
+    overrides : str or iterable of str
+        ``KEY=VALUE`` strings (or one alone), see :mod:`sparsernn.studies.overrides`. A later one wins.
     keys : collection of str, optional
         The valid top-level keys (:func:`~sparsernn.studies.parse_recipe` passes the recipe's
         fields); None lets any through, to be refused when the recipe is parsed.
@@ -133,7 +157,7 @@ def apply_overrides(
     ({'cell': 'lstm', 'hidden_size': 16}, {'epochs': 3}, {'train.lr': [0.1, 0.01], 'model.cell': ['gru']})
     """
     tree = copy.deepcopy(dict(recipe))
-    texts = list(overrides)
+    texts = override_list(overrides)
     paths = []
     for text in texts:
         parts, value = parse_override(text, keys)

@@ -50,7 +50,7 @@ from pydantic import Field, ValidationError
 from sparsernn._registry import lookup
 from sparsernn.data.registry import DATASETS, check_options
 from sparsernn.errors import ConfigError
-from sparsernn.studies.builtin import find_recipe
+from sparsernn.studies.builtin import builtin_recipes, find_recipe
 from sparsernn.studies.config import (
     MAX_SEED,
     RunConfig,
@@ -58,7 +58,7 @@ from sparsernn.studies.config import (
     describe_validation_error,
     make_config,
 )
-from sparsernn.studies.overrides import apply_overrides
+from sparsernn.studies.overrides import apply_overrides, override_list
 from sparsernn.studies.protocols.robustness import check_robustness
 from sparsernn.studies.registry import get_protocol, parse_params
 from sparsernn.studies.safe_yaml import MAX_RECIPE_BYTES, load_yaml
@@ -87,7 +87,7 @@ def _read_bytes(path: Path) -> bytes:
         with open(path, "rb") as handle:
             data = handle.read(MAX_RECIPE_BYTES + 1)
     except FileNotFoundError:
-        raise ConfigError(f"recipe {path}: no such file") from None
+        raise ConfigError(f"recipe {path}: no such file{_builtin_hint(path)}") from None
     except IsADirectoryError:
         raise ConfigError(f"recipe {path}: is a folder, expected a YAML file") from None
     except OSError as error:
@@ -95,12 +95,21 @@ def _read_bytes(path: Path) -> bytes:
     return data
 
 
-def parse_recipe_text(data: str | bytes, *, source: str = "recipe", overrides: Iterable[str] = ()) -> Recipe:
+def _builtin_hint(path: Path) -> str:
+    """For a missing ``recipes/smoke.yaml``: the built-in recipe of that name, which runs anywhere."""
+    if path.suffix in (".yaml", ".yml") and path.stem in builtin_recipes():
+        return f"; the built-in recipe of that name runs with: sparsernn run {path.stem}"
+    return ""
+
+
+def parse_recipe_text(
+    data: str | bytes, *, source: str = "recipe", overrides: str | Iterable[str] = ()
+) -> Recipe:
     """Parse and check recipe text (YAML, safe subset without anchors or aliases), after ``overrides``."""
     return parse_recipe(load_yaml(data, source=source), source=source, overrides=overrides)
 
 
-def read_recipe(path: str | Path, *, overrides: Iterable[str] = ()) -> Recipe:
+def read_recipe(path: str | Path, *, overrides: str | Iterable[str] = ()) -> Recipe:
     """Read and check the top level of a recipe file (safe YAML, never arbitrary objects, no aliases).
 
     ``path`` is a file, or the name of a built-in recipe (``"smoke"``, see
@@ -112,7 +121,7 @@ def read_recipe(path: str | Path, *, overrides: Iterable[str] = ()) -> Recipe:
     return parse_recipe_text(_read_bytes(found), source=f"recipe {path}", overrides=overrides)
 
 
-def parse_recipe(raw: object, *, source: str = "recipe", overrides: Iterable[str] = ()) -> Recipe:
+def parse_recipe(raw: object, *, source: str = "recipe", overrides: str | Iterable[str] = ()) -> Recipe:
     """Check a recipe given as a mapping (what ``yaml.safe_load`` returned), after ``overrides``.
 
     Examples
@@ -123,7 +132,7 @@ def parse_recipe(raw: object, *, source: str = "recipe", overrides: Iterable[str
     """
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{source}: expected a mapping at the top level, got {type(raw).__name__}")
-    overrides = list(overrides)
+    overrides = override_list(overrides)
     if overrides:
         try:
             raw = apply_overrides(raw, overrides, keys=tuple(Recipe.model_fields))
@@ -205,7 +214,16 @@ def check_run(config: RunConfig, params: Section, *, source: str = "recipe") -> 
 
 def expand(recipe: Recipe, *, source: str = "recipe") -> list[RunConfig]:
     """All runs of a recipe: sweep product × seeds, each validated (params by its protocol, data by
-    the dataset registry), so every mistake is found before the first run starts."""
+    the dataset registry), so every mistake is found before the first run starts.
+
+    ``recipe`` is a checked :class:`Recipe` (:func:`read_recipe`, :func:`parse_recipe`);
+    :func:`load_recipe` reads and expands in one step.
+    """
+    if not isinstance(recipe, Recipe):
+        raise ConfigError(
+            f"expand takes a Recipe (from read_recipe or parse_recipe), got {type(recipe).__name__}; "
+            "load_recipe already returns (recipe, configs)"
+        )
     keys = list(recipe.sweep)
     configs = []
     seen: dict[str, None] = {}
@@ -230,7 +248,7 @@ def expand(recipe: Recipe, *, source: str = "recipe") -> list[RunConfig]:
     return configs
 
 
-def load_recipe(path: str | Path, *, overrides: Iterable[str] = ()) -> tuple[Recipe, list[RunConfig]]:
+def load_recipe(path: str | Path, *, overrides: str | Iterable[str] = ()) -> tuple[Recipe, list[RunConfig]]:
     """Read, check and expand a recipe file (or a built-in recipe by name), after ``overrides``.
 
     Examples
@@ -244,7 +262,7 @@ def load_recipe(path: str | Path, *, overrides: Iterable[str] = ()) -> tuple[Rec
 
 
 def load_recipe_text(
-    data: str | bytes, *, source: str = "recipe <stdin>", overrides: Iterable[str] = ()
+    data: str | bytes, *, source: str = "recipe <stdin>", overrides: str | Iterable[str] = ()
 ) -> tuple[Recipe, list[RunConfig]]:
     """Parse, check and expand recipe text (e.g. read from standard input), after ``overrides``."""
     recipe = parse_recipe_text(data, source=source, overrides=overrides)

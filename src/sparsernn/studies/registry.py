@@ -79,7 +79,10 @@ def protocol_names() -> list[str]:
 
 def parse_params(config: RunConfig, *, source: str = "config") -> Section:
     """Validate ``config.params`` with the model of ``config.protocol``."""
-    protocol = get_protocol(config.protocol)
+    try:
+        protocol = get_protocol(config.protocol)
+    except ConfigError as error:
+        raise ConfigError(f"{source}: protocol: {error}") from None
     try:
         return protocol.params.model_validate(config.params)
     except ValidationError as error:

@@ -124,10 +124,13 @@ def write_report(root: str | Path, out: str | Path | None = None, *, study: str 
     runs = load(root)
     if not runs.empty:
         runs = with_default_params(runs)  # run folders written before config.json held every parameter
-    if study is not None and not runs.empty:
-        runs = runs[runs["study"] == study]
     if runs.empty:
-        raise DataError(f"no finished runs under {root}" + (f" for study {study!r}" if study else ""))
+        raise DataError(f"no finished runs under {root}")
+    if study is not None:
+        studies = sorted(runs["study"].unique())
+        if study not in studies:
+            raise DataError(f"no study {study!r} in {root}; studies: {', '.join(studies)}")
+        runs = runs[runs["study"] == study]
     metrics = load_metrics(root)
     out.mkdir(parents=True, exist_ok=True)
     lines = ["# sparsernn report", "", f"Results folder: `{root}`, {_counts(runs)}.", ""]

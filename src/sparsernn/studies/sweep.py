@@ -10,6 +10,7 @@ killed midway resumes from them; the sweep deletes them once the run is stored.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -20,6 +21,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from sparsernn._registry import lookup, registry
+from sparsernn.data.registry import check_files
 from sparsernn.errors import ConfigError, SparsernnError
 from sparsernn.results import RunKey, prepare_root, run_dir, run_status, write_run
 from sparsernn.studies.config import RunConfig
@@ -129,6 +131,59 @@ def unique_runs(configs: Sequence[RunConfig]) -> list[RunConfig]:
     return list(seen.values())
 
 
+def _split(
+    root: str | Path, configs: Sequence[RunConfig], retry_failed: bool
+) -> tuple[list[RunConfig], int, list[str]]:
+    """The runs to run, the number complete, and one line per failed run not retried (reads only)."""
+    pending, skipped, failures = [], 0, []
+    for config in configs:
+        status = run_status(root, config)
+        if status is None or (status[0] == "failed" and retry_failed):
+            pending.append(config)
+        elif status[0] == "failed":
+            failures.append(f"{run_dir(root, config)}: {_first_line(status[1])} (failed before)")
+        else:
+            skipped += 1
+    return pending, skipped, failures
+
+
+def check_data(configs: Sequence[RunConfig], *, fetch: bool = False) -> None:
+    """DataError naming the ``sparsernn data prepare`` command when a run's data files are missing;
+    with ``fetch``, data the runs ask to download is downloaded here, once."""
+    seen = set()
+    for config in configs:
+        key = (config.data.name, json.dumps(config.data.options, sort_keys=True, default=str))
+        if key not in seen:
+            seen.add(key)
+            check_files(config.data.name, config.data.options, fetch=fetch)
+
+
+def _preflight(
+    configs: Sequence[RunConfig], pending: Sequence[RunConfig], backend: str, loggers: str | Sequence[str]
+) -> tuple[str, ...]:
+    """The trackers (names and packages) of every run and, on the local backend, the data files of the
+    runs to run (a Ray cluster's nodes hold their own); returns the tracker names."""
+    loggers = [loggers] if isinstance(loggers, str) else list(loggers)
+    names = check_loggers([*loggers, *(name for config in configs for name in config.log)])
+    if backend == "local":
+        check_data(pending)
+    return names
+
+
+def check_before_running(
+    configs: Sequence[RunConfig],
+    root: str | Path,
+    *,
+    backend: str = "local",
+    loggers: str | Sequence[str] = (),
+    retry_failed: bool = False,
+) -> None:
+    """What :func:`run_sweep` checks before the first run, without running or writing anything
+    (``sparsernn run --dry-run``): trackers, and the data files of the runs it would run."""
+    configs = unique_runs(configs)
+    _preflight(configs, _split(root, configs, retry_failed)[0], backend, loggers)
+
+
 def _first_line(reason: str) -> str:
     return reason.strip().splitlines()[0] if reason.strip() else "(no reason recorded)"
 
@@ -141,7 +196,7 @@ def run_sweep(
     workers: int = 1,
     progress: bool = True,
     retry_failed: bool = False,
-    loggers: Sequence[str] = (),
+    loggers: str | Sequence[str] = (),
     **options: Any,
 ) -> SweepOutcome:
     """Run every config not yet finished under ``root``; results are written as they arrive.
@@ -150,7 +205,10 @@ def run_sweep(
     ``retry_failed``. The results folder is created and checked for writing before anything runs.
 
     Each finished run also goes to the trackers named in ``loggers`` and in the configs' ``log``
-    (``sparsernn.studies.loggers``), whose packages are checked before anything runs.
+    (``sparsernn.studies.loggers``), whose packages are checked before anything runs. On the local
+    backend the data files of the runs to run are checked too (a run never downloads): data a recipe
+    asks to download (``download: true``) is fetched once, before the first run; any other missing
+    data set stops the sweep before the first run, naming the ``sparsernn data prepare`` command.
     """
     if workers < 1:
         raise ConfigError(f"workers must be at least 1, got {workers}")
@@ -158,18 +216,12 @@ def run_sweep(
     if backend in PREFLIGHT:
         PREFLIGHT[backend](workers=workers, **options)
     configs = unique_runs(configs)
-    names = check_loggers([*loggers, *(name for config in configs for name in config.log)])
+    pending, skipped, failures = _split(root, configs, retry_failed)
+    names = _preflight(configs, pending, backend, loggers)
     swept = swept_fields(c.model_dump(mode="json", exclude={"study", "log"}) for c in configs)
     prepare_root(root)
-    pending, skipped, failures = [], 0, []
-    for config in configs:
-        status = run_status(root, config)
-        if status is None or (status[0] == "failed" and retry_failed):
-            pending.append(config)
-        elif status[0] == "failed":
-            failures.append(f"{run_dir(root, config)}: {_first_line(status[1])} (failed before)")
-        else:
-            skipped += 1
+    if backend == "local":
+        check_data(pending, fetch=True)  # downloads what the runs ask for, once, before they start
     failed_before = len(failures)
     counts, log_failures = {"ok": 0, "failed": 0}, []
     bar = tqdm(total=len(pending), desc="runs", disable=not progress)
