@@ -45,14 +45,14 @@ def _print_outcome(outcome: Any) -> None:
         click.echo(f"warning: {failure}", err=True)
 
 
-def _print_data_folders(configs: list[Any], backend: str) -> None:
-    """Say where file-based data is read from (and, on Ray, downloaded to): absolute paths, once per folder."""
+def _print_data_folders(configs: list[Any]) -> None:
+    """Say where file-based data is read from (and downloaded to): absolute paths, once per folder."""
     from sparsernn.data.registry import data_folder
 
     seen = set()
     for config in configs:
         folder = data_folder(config.data.name, config.data.options)
-        download = backend != "local" and bool(config.data.options.get("download"))
+        download = bool(config.data.options.get("download"))
         if folder is not None and (config.data.name, folder, download) not in seen:
             seen.add((config.data.name, folder, download))
             click.echo(
@@ -149,7 +149,7 @@ def run(
         check_before_running(configs, results, backend=backend, loggers=log, retry_failed=retry_failed)
         click.echo(format_plan(plan_runs(parsed, configs, results), results))
         return
-    _print_data_folders(configs, backend)
+    _print_data_folders(configs)
     outcome = run_sweep(
         configs,
         results,
