@@ -34,7 +34,7 @@ def check_input(x: Tensor, *, vocab_size: int | None, input_size: int | None) ->
         if x.dim() != 2 or x.is_floating_point():
             raise DataError(f"token input must be an integer tensor (B, T), got {x.dtype} {tuple(x.shape)}")
         if x.numel() and not tracing():
-            low, high = int(x.min()), int(x.max())
+            low, high = (int(v) for v in torch.aminmax(x))
             if low < 0 or high >= vocab_size:
                 bad = low if low < 0 else high
                 raise DataError(

@@ -35,7 +35,7 @@ from sparsernn.nn.base import SparseRNNBase
 from sparsernn.nn.cells import cell_kind
 from sparsernn.nn.graph_rnn import GraphClassifier
 from sparsernn.nn.inputs import checked_lengths
-from sparsernn.nn.mask_ops import BITS, MaskedWeight, masked_and
+from sparsernn.nn.mask_ops import MaskedWeight, mask_bits, masked_and
 from sparsernn.nn.wavefront_kernels import KERNELS
 from sparsernn.nn.wavefront_native import activation_buffers, backward_waves, forward_waves, library
 from sparsernn.nn.wavefront_plan import Plan, grouped_maps, plan
@@ -286,7 +286,7 @@ class PackedModels(torch.nn.Module):
         every edit counts; None for the embedding and head bias (no padding, never pruned)."""
         if key in ("emb", "head_b"):
             return None
-        return self._mask(key).to(BITS[self.packed[key].dtype]).neg_()
+        return mask_bits(self._mask(key), self.packed[key])
 
     def _masked(self, key: str) -> Tensor:
         """Packed tensor ``key`` with exact zeros at masked entries, which get zero gradient."""
