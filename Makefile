@@ -10,6 +10,8 @@ PIN         := $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
 # `make test-latest`: the suite against the newest releases, in a venv of its own.
 LATEST     := .venv-latest
 LATEST_BIN := $(LATEST)/bin
+# The suite runs in this many worker processes (pytest-xdist); `make test TEST_WORKERS=0` runs it in one.
+TEST_WORKERS ?= 2
 
 .PHONY: demo test test-latest lock bench docs lint format clean
 
@@ -30,7 +32,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks docs/conf.py docs/_ext
 	$(BIN)/ruff format --check src tests benchmarks docs/conf.py docs/_ext
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS)
 
 # The documentation site (Sphinx + numpydoc + MyST), offline; any warning or unresolved reference is an
 # error. Open docs/_build/html/index.html.
@@ -43,7 +45,7 @@ test-latest:
 	test -x $(LATEST_BIN)/python || $(PYTHON) -m venv $(LATEST)
 	$(LATEST_BIN)/python -m pip install -q --upgrade --upgrade-strategy eager -e ".[all]"
 	$(LATEST_BIN)/python -m pip freeze --exclude-editable
-	$(LATEST_BIN)/python -m pytest -q
+	$(LATEST_BIN)/python -m pytest -q -n $(TEST_WORKERS)
 
 # Pin what `make test-latest` just passed with: every package but pip (setuptools too: torch needs
 # it at run time), torch without its local label so that a local +cpu wheel of that release fits.
