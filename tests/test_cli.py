@@ -45,6 +45,13 @@ def test_version(cli):
         (["run", "smokes"], "error: unknown recipe 'smokes'; choose a built-in recipe (darji-pruning, "),
         (["run", "smoke", "epochs=3"], "error: recipe smoke: override 'epochs=3': unknown top-level key"),
         (["run", "smoke", "train.epochs=x"], "error: recipe smoke: train.epochs: Input should be a valid"),
+        # click's own usage errors, one line too, naming the command's help
+        (["run", "smoke", "--bogus"], "error: No such option '--bogus'"),
+        (["run", "smoke", "--workers", "x"], "error: Invalid value for '--workers': 'x'"),
+        (["run"], "error: Missing argument 'RECIPE'. (see 'main run --help')"),
+        (["bogus"], "error: No such command 'bogus'. (see 'main --help')"),
+        (["data", "prepare"], "error: Missing argument 'NAME'. (see 'main data prepare --help')"),
+        (["analyze", "x.safetensors", "--view", "q"], "error: Invalid value for '--view': 'q' is not one of"),
     ],
 )
 def test_user_errors_are_one_line_exit_2(cli, args, message):
@@ -52,6 +59,12 @@ def test_user_errors_are_one_line_exit_2(cli, args, message):
     assert result.exit_code == 2, result.output
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(message)
+
+
+@pytest.mark.parametrize("command", [[], ["data"]], ids=["main", "data"])
+def test_a_group_without_its_command_shows_its_help(cli, command):
+    result = cli.invoke(main, command)
+    assert "Usage:" in result.output and "Commands:" in result.output and "error" not in result.output
 
 
 @pytest.mark.parametrize(

@@ -28,7 +28,46 @@ def _user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _OneLineUsageError(click.UsageError):
+    """A click usage error (unknown option, bad value, missing argument) shown as one line."""
+
+    def __init__(self, error: click.UsageError) -> None:
+        super().__init__(error.message, error.ctx)
+        self._error = error
+
+    def format_message(self) -> str:
+        return self._error.format_message()
+
+    def show(self, file: Any = None) -> None:
+        hint = f" (see '{self.ctx.command_path} --help')" if self.ctx is not None else ""
+        click.echo(f"error: {self.format_message()}{hint}", file=file, err=True)
+
+
+# A group called without a command shows its help (click >= 8.2 raises this usage error for it).
+_HELP_ERRORS = (_OneLineUsageError, getattr(click.exceptions, "NoArgsIsHelpError", _OneLineUsageError))
+
+
+class _Group(click.Group):
+    """The top-level group: click's usage errors of any command print one line, as the library's own do."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except _HELP_ERRORS:
+            raise
+        except click.UsageError as error:
+            raise _OneLineUsageError(error) from None
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except _HELP_ERRORS:
+            raise
+        except click.UsageError as error:
+            raise _OneLineUsageError(error) from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="sparsernn")
 def main() -> None:
     """sparsernn — sparse recurrent networks: prune, analyse as graphs, run studies."""
