@@ -95,6 +95,24 @@ def test_the_sweep_resumes_a_killed_run_and_deletes_its_pieces(tmp_path, one_tor
     assert run["safe_sparsity_ih"] == reference.summary["safe_sparsity_ih"]
 
 
+def test_a_failed_run_keeps_its_pieces_and_a_retry_resumes_from_them(tmp_path, one_torch_thread, monkeypatch):
+    config = _config()
+    reference = execute(config)
+    monkeypatch.setattr(darji_pruning, "_recover", _Counting(darji_pruning._recover, fail_at=3))
+    failed = run_sweep([config], tmp_path, progress=False)
+    assert (failed.ok, failed.failed) == (0, 1)
+    kept = sorted(p.name for p in partial_dir(tmp_path, config).iterdir())
+    assert kept == ["base.pt", "fingerprint", "job_ih_0.3.pt", "job_ih_0.6.pt"]  # not deleted with the failure
+    recover = _Counting(darji_pruning._recover.function)
+    monkeypatch.setattr(darji_pruning, "_recover", recover)
+    retried = run_sweep([config], tmp_path, progress=False, retry_failed=True)
+    assert (retried.ok, retried.failed, recover.calls) == (1, 0, JOBS - 2)
+    assert not (tmp_path / FOLDER).exists()
+    (run,) = load(tmp_path).to_dict("records")
+    assert run["safe_sparsity_ih"] == reference.summary["safe_sparsity_ih"]
+    assert run["code_fingerprint"] == partial_module.code_fingerprint()  # which code computed the run
+
+
 def test_pieces_left_by_other_code_are_thrown_away(tmp_path, monkeypatch):
     config = _config()
     open_partial(tmp_path, config).save("base", {"rows": [1.5]})

@@ -13,7 +13,8 @@ is used only by the same run (same config) with the same code:
 - its ``fingerprint`` is a hash of the run's full config, of the source of every module that can
   change a run's numbers (the whole package but its reports) and of the versions of Python, torch
   and NumPy; a folder with another fingerprint is emptied before use;
-- the sweep deletes the folder once the run is stored, ok or failed.
+- the sweep deletes the folder once the run is stored ok; a failed run keeps its pieces, so that
+  ``--retry-failed`` (after a transient failure, e.g. memory) resumes from them as a killed run does.
 
 Pieces are saved with :func:`torch.save` and read back with ``weights_only=True``: tensors, numbers,
 strings, lists and dicts, never arbitrary objects. The local backend gives runs a folder; elsewhere

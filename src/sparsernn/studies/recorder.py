@@ -58,6 +58,10 @@ def _number(value: Any) -> float | None:
 class RunResult:
     """The outcome of one run: ``status`` is ``"ok"`` or ``"failed"`` (then ``reason`` says why).
 
+    ``code`` is the fingerprint of the code that computed it (:func:`~sparsernn.studies.partial.code_fingerprint`:
+    the package's sources and the versions of Python, torch and NumPy), stored as ``code_fingerprint``
+    in the summary, so that runs computed by different code can be told apart.
+
     ``params`` are the run's full validated protocol parameters, defaults included (``config.params``
     holds only the non-default ones, which identify the run); the store records them in ``config.json``
     so that reports read every parameter from the run itself.
@@ -71,6 +75,7 @@ class RunResult:
     reason: str = ""
     wall_s: float = 0.0
     params: dict[str, Any] | None = None
+    code: str = ""
 
     def record(self) -> RunRecord:
         """The run as the store writes it: its key, its config as JSON (with the full params), its results."""
@@ -78,4 +83,6 @@ class RunResult:
         if self.params is not None:
             config["params"] = self.params
         outcome = {"status": self.status, "reason": self.reason, "wall_s": round(self.wall_s, 3)}
+        if self.code:
+            outcome["code_fingerprint"] = self.code
         return RunRecord(self.config.key, config, {**outcome, **self.summary}, self.rows, self.files)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sparsernn.errors import SparsernnError
 from sparsernn.studies.config import RunConfig
-from sparsernn.studies.partial import open_partial
+from sparsernn.studies.partial import code_fingerprint, open_partial
 from sparsernn.studies.recorder import Recorder, RunResult
 from sparsernn.studies.registry import get_protocol, parse_params
 
@@ -47,4 +47,5 @@ def execute(
         reason=reason,
         wall_s=time.perf_counter() - start,
         params=params.model_dump(mode="json"),
+        code=code_fingerprint(),
     )

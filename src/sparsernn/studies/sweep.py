@@ -229,7 +229,9 @@ def run_sweep(
     def on_result(result: RunResult) -> None:
         record = result.record()
         write_run(root, record)  # the store first: it is the source of truth
-        discard(root, result.config)  # its finished pieces are of no further use
+        if result.status == "ok":
+            discard(root, result.config)  # its finished pieces are of no further use
+        # a failed run keeps them: --retry-failed resumes from its finished pieces, as after a kill
         log_failures.extend(log_run(root, names, record, swept))
         counts[result.status] += 1
         if result.status == "failed":

@@ -123,6 +123,7 @@ GLOSSARY = {
     "r": "Pearson correlation of a feature with accuracy (p: its two-sided p-value)",
     "R²": "coefficient of determination of predicted accuracies on held-out rows",
     "wall_s": "wall-clock seconds a run took",
+    "code_fingerprint": "hash of the code that computed a run (package sources, Python, torch, NumPy versions)",
     "density": "fraction of the prunable weights kept",
     "final_density": "density after the last pruning level",
     "dense_accuracy": "test accuracy of the dense model before pruning",
