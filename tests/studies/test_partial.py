@@ -102,7 +102,8 @@ def test_a_failed_run_keeps_its_pieces_and_a_retry_resumes_from_them(tmp_path, o
     failed = run_sweep([config], tmp_path, progress=False)
     assert (failed.ok, failed.failed) == (0, 1)
     kept = sorted(p.name for p in partial_dir(tmp_path, config).iterdir())
-    assert kept == ["base.pt", "fingerprint", "job_ih_0.3.pt", "job_ih_0.6.pt"]  # not deleted with the failure
+    # not deleted with the failure
+    assert kept == ["base.pt", "fingerprint", "job_ih_0.3.pt", "job_ih_0.6.pt"]
     recover = _Counting(darji_pruning._recover.function)
     monkeypatch.setattr(darji_pruning, "_recover", recover)
     retried = run_sweep([config], tmp_path, progress=False, retry_failed=True)
