@@ -91,6 +91,26 @@ def test_the_density_rule_cannot_see_the_dataset_it_predicts():
     assert density_flag(_path([0.9] * 5), list(others.values()), 1) == 3
 
 
+def test_the_density_rule_can_learn_never_to_stop():
+    """Where the other datasets' accuracy never drops, density-only was forced to flag a recorded
+    level (at least one level of error) while an expansion rule that never flags scored 0."""
+    never = {PathKey("b", "gru", s): _path([0.9] * 5) for s in range(3)}
+    paths = never | {PathKey("a", "gru", s): _path([0.9] * 5) for s in range(3)}
+    rows = evaluate(paths, 1).set_index(["dataset", "seed", "rule"])
+    assert (
+        rows.loc[("a", 0, "density"), "flag"] == len(LEVELS) and rows.loc[("a", 0, "density"), "error"] == 0
+    )
+    assert bool(rows.loc[("a", 0, "density"), "never"])
+
+
+@pytest.mark.parametrize("undefined", ["d_left", "d_right"])
+def test_the_degree_rule_counts_an_undefined_degree_as_a_crossing_on_either_side(undefined):
+    degrees = {"d_left": (8.0, 6.0, 5.0, 4.0, 4.0), "d_right": (8.0, 6.0, 5.0, 4.0, 4.0)}
+    degrees[undefined] = (8.0, 6.0, NAN, 4.0, 4.0)  # min(nan, 5) is nan, min(5, nan) is 5
+    flags = expansion_flags(_path([0.9] * 5, traces={("l0", "hh"): degrees}))
+    assert flags["degree:hh:first"] == 2
+
+
 def _errors(rule, base):
     rows = [("r", s, e) for s, e in enumerate(rule)] + [("density", s, e) for s, e in enumerate(base)]
     return pd.DataFrame(

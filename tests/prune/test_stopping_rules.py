@@ -65,6 +65,8 @@ def test_expansion_rules_first_and_all_layers_per_view():
         "delta_s:ih:all": 1,
         "degree:ih:first": 4,  # min(d_L, d_R) = 2.5 < 3 at level 4
         "degree:ih:all": 4,
+        "delta_s:ih+hh:first": 1,  # both matrices: ih crosses first, at 1
+        "delta_s:ih+hh:all": 4,  # the last, l1's hh, at 4 (Δ_R and degrees: not recorded by both)
     }
 
 
@@ -168,7 +170,11 @@ def test_criteria_spearman_at_equal_density():
         paths[("random", seed)] = path((-1.0 - seed, 0.4), (0.70, 0.8))
     table = criteria_spearman(paths, view="hh", seed=0)
     assert table["q"].tolist() == [0.5, 0.2]
-    assert table.loc[0, "rho"] == pytest.approx(1 / (0.5 * math.sqrt(5.25)))  # ranks 1..8 vs two tied groups
+    # within every seed the criterion with the larger Δ has the higher accuracy: ρ = 1 (ranked among the
+    # criteria of each seed); pooled over seeds, whose Δ differ, it was 1 / (0.5 · √5.25) = 0.87
+    assert table.loc[0, "rho"] == pytest.approx(1.0)
+    pooled = spearman_ci([p.traces[("l0", "hh")]["delta_s"][1] for p in paths.values()], [0.85, 0.7] * 4)[0]
+    assert pooled == pytest.approx(1 / (0.5 * math.sqrt(5.25)))
     assert table.loc[1, "rho"] == pytest.approx(-1.0)  # Δ ranks the criteria backwards
     with pytest.raises(ConfigError, match="share their levels"):
         criteria_spearman(paths | {("x", 0): _knee_path(2)}, view="hh")

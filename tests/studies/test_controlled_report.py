@@ -220,9 +220,15 @@ def test_verdicts_beat_only_where_the_paired_ci_excludes_zero():
         assert table.loc[(dataset, "density"), "verdict"] == "(baseline)"
         assert table.loc[(dataset, "validation"), "n"] == 5
     assert table.loc[("a", "delta_s:step:first"), "diff"] == 0.0
+    # both matrices: hh (good) crosses before ih (worse) on a, after it on b and c
+    assert table.loc[("a", "delta_s:ih+hh:first"), "verdict"] == "beats density-only"
+    assert table.loc[("b", "delta_s:ih+hh:first"), "verdict"] == "worse than density-only"
+    assert table.loc[("c", "delta_s:ih+hh:all"), "verdict"] == "beats density-only"
+    assert table.loc[("a", "delta_s:ih+hh:all"), ["seeds_better", "seeds_worse"]].tolist() == [0, 5]
     reading = "\n".join(verdict_reading(verdict_frame(_verdict_paths(), 1, n_boot=200)))
-    assert "in 3 of 9 dataset × cell × view combinations at least one expansion rule beats" in reading
-    assert "3 of 9 expansion rules × cells beat it, 3 are worse" in reading and "δ = 1 point:" in reading
+    assert "in 6 of 12 dataset × cell × view combinations at least one expansion rule beats" in reading
+    assert "6 of 15 expansion rules × cells beat it, 6 are worse" in reading and "δ = 1 point:" in reading
+    assert "Δ_S, first of W_ih, W_hh: beats density-only in 1 of 3" in reading
 
 
 def test_a_single_dataset_has_no_density_baseline():

@@ -159,6 +159,10 @@ def compare(
     ``diff`` = mean over seeds of |error| (rule) − |error| (baseline), with a paired bootstrap 95 %
     CI; ``verdict`` is "beats" when the CI lies below 0, "worse" when above, else "no difference";
     with fewer than :data:`MIN_SEEDS` pairs it is "too few seeds" (no claim rests on one or two).
+    ``seeds_better`` and ``seeds_worse`` count the seeds on which the rule's |error| is smaller and
+    larger than the baseline's: with five seeds a percentile bootstrap is narrow (errors are whole
+    levels, so five equal differences give a zero-width CI), and these counts show what a verdict
+    rests on.
 
     Examples
     --------
@@ -166,6 +170,8 @@ def compare(
     ...                   "rule": ["delta_s:hh:first"] * 3 + ["density"] * 3, "abs_error": [0, 0, 0, 2, 3, 2]})
     >>> compare(t)[["rule", "view", "diff", "verdict"]].to_string(index=False)
     '            rule view      diff verdict\\ndelta_s:hh:first   hh -2.333333   beats'
+    >>> compare(t)[["seeds_better", "seeds_worse"]].to_dict("records")
+    [{'seeds_better': 3, 'seeds_worse': 0}]
     """
     rows = []
     for (dataset, cell), group in table.groupby(["dataset", "cell"], sort=True):
@@ -176,15 +182,18 @@ def compare(
             pairs = errors[[rule, baseline]].dropna()
             if pairs.empty:
                 continue
-            diff, lo, hi = bootstrap_mean(
-                (pairs[rule] - pairs[baseline]).to_numpy(), n_boot=n_boot, seed=seed
-            )
+            differences = (pairs[rule] - pairs[baseline]).to_numpy()
+            diff, lo, hi = bootstrap_mean(differences, n_boot=n_boot, seed=seed)
+            counts = {
+                "seeds_better": int((differences < 0).sum()),
+                "seeds_worse": int((differences > 0).sum()),
+            }
             verdict = "beats" if hi < 0 else "worse" if lo > 0 else "no difference"
             if len(pairs) < MIN_SEEDS:
                 verdict, lo, hi = "too few seeds", math.nan, math.nan
             rows.append(
                 {"dataset": dataset, "cell": cell, "rule": rule, **_split_rule(rule), "n": len(pairs)}
-                | {"diff": diff, "diff_lo": lo, "diff_hi": hi, "verdict": verdict}
+                | {"diff": diff, "diff_lo": lo, "diff_hi": hi, "verdict": verdict, **counts}
             )
     return pd.DataFrame(rows)
 
@@ -206,11 +215,27 @@ def _resampled(members: list[np.ndarray], draws: np.ndarray) -> list[np.ndarray]
     return [np.concatenate([members[g] for g in row]) for row in draws]
 
 
+def _within_ranks(values: np.ndarray, members: list[np.ndarray]) -> np.ndarray:
+    """Ranks of ``values`` within each group of ``members``, centred on the group's mean rank."""
+    ranks = np.zeros(len(values))
+    for member in members:
+        ranks[member] = rankdata(values[member]) - (member.size + 1) / 2
+    return ranks
+
+
+def _centred_pearson(rx: np.ndarray, ry: np.ndarray) -> np.ndarray:
+    """Pearson correlation of already centred ranks, per row; NaN where a side is constant."""
+    norm = np.sqrt((rx * rx).sum(axis=-1) * (ry * ry).sum(axis=-1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(norm > 0, (rx * ry).sum(axis=-1) / norm, np.nan)
+
+
 def spearman_ci(
     x: Sequence[float],
     y: Sequence[float],
     *,
     groups: Sequence[object] | None = None,
+    within: bool = False,
     n_boot: int = 2000,
     seed: int = 0,
     level: float = 0.95,
@@ -218,25 +243,40 @@ def spearman_ci(
     """Spearman ρ of ``x`` and ``y`` and a bootstrap CI resampling whole ``groups`` (e.g. seeds).
 
     NaN in ``x`` counts as −inf (an undefined gap: no expansion). Without ``groups`` every point
-    is its own group. Replicates with a constant side are dropped; ρ is NaN when undefined, and the
-    CI is NaN with fewer than :data:`MIN_SEEDS` groups (resampling one or two seeds proves nothing).
+    is its own group. ``within``: rank ``x`` and ``y`` within each group (stratified ρ: the
+    correlation of the within-group ranks, centred per group), so that differences between groups
+    (e.g. seeds that drew different data) do not count as agreement; with two points per group it
+    says how often the larger ``x`` goes with the larger ``y``. Replicates with a constant side are
+    dropped; ρ is NaN when undefined, and the CI is NaN with fewer than :data:`MIN_SEEDS` groups
+    (resampling one or two seeds proves nothing).
 
     Examples
     --------
     >>> rho, lo, hi = spearman_ci([1, 2, 3, 4, 5, 6], [1, 3, 2, 4, 6, 5], seed=0)
     >>> round(rho, 3), lo <= rho <= hi
     (0.886, True)
+    >>> x, y, seeds = [1, 2, 11, 12, 21, 22], [8, 9, 4, 5, 0, 1], [0, 0, 1, 1, 2, 2]
+    >>> round(spearman_ci(x, y, groups=seeds)[0], 3), spearman_ci(x, y, groups=seeds, within=True)[0]
+    (-0.829, 1.0)
     """
     xs = np.nan_to_num(np.asarray(x, dtype=float), nan=-np.inf)
     ys = np.asarray(y, dtype=float)
     labels = np.arange(len(xs)) if groups is None else np.asarray(groups)
     names = np.unique(labels)
-    rho = float(_rho(xs, ys))
+    members = [np.flatnonzero(labels == g) for g in names]
+    if within:
+        rx, ry = _within_ranks(xs, members), _within_ranks(ys, members)
+        rho = float(_centred_pearson(rx, ry)) if len(xs) >= 3 else math.nan
+    else:
+        rho = float(_rho(xs, ys))
     if len(names) < MIN_SEEDS:
         return rho, math.nan, math.nan
-    members = [np.flatnonzero(labels == g) for g in names]
     draws = np.random.default_rng(seed).integers(0, len(names), size=(n_boot, len(names)))
-    rhos = np.concatenate([np.atleast_1d(_rho(xs[i], ys[i])) for i in _resampled(members, draws)])
+    replicates = _resampled(members, draws)
+    if within:
+        rhos = np.concatenate([np.atleast_1d(_centred_pearson(rx[i], ry[i])) for i in replicates])
+    else:
+        rhos = np.concatenate([np.atleast_1d(_rho(xs[i], ys[i])) for i in replicates])
     rhos = rhos[~np.isnan(rhos)]
     if rhos.size == 0:
         return rho, math.nan, math.nan
@@ -265,7 +305,10 @@ def criteria_spearman(
 
     ``paths`` maps ``(criterion, seed)`` to the paths of one dataset × cell, all on the same
     levels. Δ of a view is that of its weakest layer (the minimum); accuracy is ``on`` "test" or
-    "val". The CI resamples seeds (each seed's criteria together).
+    "val". ρ is stratified by seed (``spearman_ci(..., within=True)``): Δ and accuracy are ranked
+    among the criteria of each seed, so that what differs between seeds (their data, their base
+    model) does not pass for a ranking of the criteria. The CI resamples seeds (each seed's
+    criteria together).
 
     Examples
     --------
@@ -274,7 +317,7 @@ def criteria_spearman(
     >>> paths = {(c, s): path(g + s / 10, a) for s in range(3)
     ...          for c, g, a in (("magnitude", 1.0, 0.8), ("random", -0.5, 0.6), ("floor", 0.5, 0.7))}
     >>> criteria_spearman(paths, view="hh")[["q", "rho", "n"]].round(2).to_string(index=False)
-    '  q  rho  n\\n0.5 0.95  9'
+    '  q  rho  n\\n0.5  1.0  9'
     """
     keys = sorted(paths)
     levels = {paths[k].levels for k in keys}
@@ -284,6 +327,6 @@ def criteria_spearman(
     for i, q in enumerate(next(iter(levels))[1:], start=1):
         x = [_view_value(paths[k], view, measure, i) for k in keys]
         y = [(paths[k].test_acc if on == "test" else paths[k].val_acc)[i] for k in keys]
-        rho, lo, hi = spearman_ci(x, y, groups=[s for _, s in keys], n_boot=n_boot, seed=seed)
+        rho, lo, hi = spearman_ci(x, y, groups=[s for _, s in keys], within=True, n_boot=n_boot, seed=seed)
         rows.append({"q": q, "rho": rho, "rho_lo": lo, "rho_hi": hi, "n": len(keys)})
     return pd.DataFrame(rows)

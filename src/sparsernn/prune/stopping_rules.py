@@ -35,6 +35,8 @@ CROSSING_MEASURES = ("delta_s", "delta_r", "delta_s_weighted")
 TRACES = (*CROSSING_MEASURES, "gap_weighted", "d_left", "d_right")
 #: The average degree below which the degree rule flags a level.
 MIN_DEGREE = 3.0
+#: The views of a layer's two weight matrices (W_ih, W_hh), whose rules are also read together ("ih+hh").
+MATRIX_VIEWS = ("ih", "hh")
 
 LayerView = tuple[str, str]  # (layer name, view): ("weight_l0", "hh")
 
@@ -130,13 +132,25 @@ def kept_level(flag: int) -> int:
     return max(flag - 1, 0)
 
 
-def _layer_flags(path: PruningPath, view: str, trace) -> list[int]:
-    return [first_crossing(trace(m)) for (_, v), m in sorted(path.traces.items()) if v == view]
-
-
 def _degree_margin(measures: Mapping[str, tuple[float, ...]]) -> list[float]:
+    """``min(d_L, d_R) - 3`` per level; NaN (a crossing) where either degree is undefined, whatever
+    side (Python's ``min`` with a NaN depends on the order of its arguments)."""
     pairs = zip(measures["d_left"], measures["d_right"], strict=True)
-    return [min(left, right) - MIN_DEGREE for left, right in pairs]
+    return [math.nan if math.isnan(a) or math.isnan(b) else min(a, b) - MIN_DEGREE for a, b in pairs]
+
+
+def _flags_over(path: PruningPath, views: tuple[str, ...], name: str) -> dict[str, int]:
+    """The rules over every recorded graph of ``views`` (all layers), named ``"{measure}:{name}:..."``."""
+    keys = [key for key in sorted(path.traces) if key[1] in views]
+    recorded = set.intersection(*(set(path.traces[key]) for key in keys))
+    margins = {measure: (lambda m, k=measure: m[k]) for measure in CROSSING_MEASURES if measure in recorded}
+    if {"d_left", "d_right"} <= recorded:
+        margins["degree"] = _degree_margin
+    flags = {}
+    for measure, margin in margins.items():
+        crossings = [first_crossing(margin(path.traces[key])) for key in keys]
+        flags |= {f"{measure}:{name}:first": min(crossings), f"{measure}:{name}:all": max(crossings)}
+    return flags
 
 
 def expansion_flags(path: PruningPath) -> dict[str, int]:
@@ -144,7 +158,10 @@ def expansion_flags(path: PruningPath) -> dict[str, int]:
 
     ``first``: the first layer of the view to cross; ``all``: every layer has crossed. The degree
     rule is named ``"degree:{view}:..."`` (a layer crosses when ``min(d_L, d_R)`` drops below 3).
-    Measures a view did not record are left out.
+    Measures a view did not record are left out. When both weight-matrix views are recorded, the
+    rules over both (:data:`MATRIX_VIEWS`, named ``"ih+hh"``) ask which matrix crosses first and when
+    all have crossed: with one layer per view (the one-layer RNNs of the Kalra study) ``first`` and
+    ``all`` of a single view coincide, and these are the rules that tell them apart.
 
     Examples
     --------
@@ -153,17 +170,15 @@ def expansion_flags(path: PruningPath) -> dict[str, int]:
     >>> path = PruningPath((1.0, 0.5, 0.2, 0.1), (0.9,) * 4, (0.9,) * 4, traces)
     >>> expansion_flags(path)
     {'delta_s:hh:first': 1, 'delta_s:hh:all': 2}
+    >>> traces = {("l0", "ih"): {"delta_s": (3.0, 1.0, 0.5, -2.0)}, ("l0", "hh"): {"delta_s": (3.0, 1.0, -1.0, -2.0)}}
+    >>> expansion_flags(PruningPath((1.0, 0.5, 0.2, 0.1), (0.9,) * 4, (0.9,) * 4, traces))
+    {'delta_s:hh:first': 2, 'delta_s:hh:all': 2, 'delta_s:ih:first': 3, 'delta_s:ih:all': 3, 'delta_s:ih+hh:first': 2, 'delta_s:ih+hh:all': 3}
     """
     flags = {}
     for view in path.views():
-        recorded = set.intersection(*(set(m) for (_, v), m in path.traces.items() if v == view))
-        for measure in CROSSING_MEASURES:
-            if measure in recorded:
-                crossings = _layer_flags(path, view, lambda m, k=measure: m[k])
-                flags |= {f"{measure}:{view}:first": min(crossings), f"{measure}:{view}:all": max(crossings)}
-        if {"d_left", "d_right"} <= recorded:
-            crossings = _layer_flags(path, view, _degree_margin)
-            flags |= {f"degree:{view}:first": min(crossings), f"degree:{view}:all": max(crossings)}
+        flags |= _flags_over(path, (view,), view)
+    if set(MATRIX_VIEWS) <= set(path.views()):
+        flags |= _flags_over(path, MATRIX_VIEWS, "+".join(MATRIX_VIEWS))
     return flags
 
 
@@ -193,39 +208,54 @@ def nearest_level(path: PruningPath, q: float) -> int:
     return min(range(len(distances)), key=lambda i: (distances[i], i))
 
 
+#: The density-only rule's q* that never stops (flags one level past the sparsest, as a rule that never flags).
+NEVER = 0.0
+
+
+def _density_level(path: PruningPath, q: float) -> int:
+    return len(path) if q == NEVER else nearest_level(path, q)
+
+
 def density_choice(training: list[PruningPath], delta: float) -> float:
     """The fixed remaining fraction q* the density-only rule learns from ``training`` paths.
 
-    Among every level q of the training paths, q* minimises the mean absolute error in levels
-    between the level nearest q* on each training path and that path's validation knee (a path
-    that never breaks counts its knee as one level past its end). Ties go to the larger q (the
-    more cautious stop). Only ``training`` is read.
+    Among every level q of the training paths and :data:`NEVER` (stop at no level: the flag one
+    past the sparsest level, the knee of a path that never breaks), q* minimises the mean absolute
+    error in levels between the level it flags on each training path (the one nearest q*) and that
+    path's validation knee. ``NEVER`` is a candidate so that the rule, like an expansion rule that
+    never flags, can be exactly right on paths whose accuracy never drops. Ties go to the larger q
+    (the more cautious stop). Only ``training`` is read.
 
     Examples
     --------
     >>> a = PruningPath((1.0, 0.5, 0.2, 0.1), (0.9, 0.9, 0.5, 0.5), (0.9,) * 4)
     >>> b = PruningPath((1.0, 0.5, 0.2, 0.1), (0.9, 0.9, 0.9, 0.5), (0.9,) * 4)
-    >>> density_choice([a, a, b], 5)
-    0.2
+    >>> density_choice([a, a, b], 5), density_choice([b, b, a], 1)
+    (0.2, 0.1)
+    >>> never = PruningPath((1.0, 0.5, 0.2, 0.1), (0.9,) * 4, (0.9,) * 4)
+    >>> density_choice([never, never, a], 5)
+    0.0
     """
     if not training:
         raise ConfigError("the density-only rule needs at least one training path; got none")
     knees = [knee(p, delta) for p in training]
-    candidates = sorted({q for p in training for q in p.levels}, reverse=True)
+    candidates = [*sorted({q for p in training for q in p.levels}, reverse=True), NEVER]
 
     def loss(q: float) -> float:
-        return sum(abs(nearest_level(p, q) - k) for p, k in zip(training, knees, strict=True)) / len(knees)
+        return sum(abs(_density_level(p, q) - k) for p, k in zip(training, knees, strict=True)) / len(knees)
 
     return min(candidates, key=lambda q: (loss(q), -q))
 
 
 def density_flag(path: PruningPath, training: list[PruningPath], delta: float) -> int:
-    """The density-only rule's flag on ``path``: the level nearest q* learned from ``training`` alone.
+    """The density-only rule's flag on ``path``: the level nearest q* learned from ``training`` alone
+    (``len(path)``, no flag, when q* is :data:`NEVER`).
 
     Examples
     --------
     >>> a = PruningPath((1.0, 0.5, 0.2, 0.1), (0.9, 0.9, 0.5, 0.5), (0.9,) * 4)
-    >>> density_flag(a, [a], 5)
-    2
+    >>> never = PruningPath((1.0, 0.5, 0.2, 0.1), (0.9,) * 4, (0.9,) * 4)
+    >>> density_flag(a, [a], 5), density_flag(a, [never], 5)
+    (2, 4)
     """
-    return nearest_level(path, density_choice(training, delta))
+    return _density_level(path, density_choice(training, delta))

@@ -111,7 +111,8 @@ def _spearman_section(paths: dict, out: Path) -> list[str]:
         *lines,
         "",
         "Spearman ρ between a view's Δ (its weakest layer) and test accuracy across the criteria's "
-        f"paths at each pruned level ({', '.join(paths)}); CI from resampling seeds. Per view: the "
+        f"paths at each pruned level ({', '.join(paths)}), ranked among the criteria of each seed (what "
+        "differs between seeds does not count as a ranking); CI from resampling seeds. Per view: the "
         "mean ρ over the pruned levels, then how many levels have a CI above 0 (+) and below 0 (−). "
         "Full table: `criteria_spearman.csv`.",
         "",

@@ -20,6 +20,9 @@ DELTAS = (1, 5)
 KALRA_SEEDS = 5  # the seeds a claim of the Kalra study rests on (design section 10)
 SYMBOLS = {"delta_s": "Δ_S", "delta_r": "Δ_R", "delta_s_weighted": "weighted Δ_S", "degree": "avg degree < 3"}
 LAYERS = {"first": "first layer", "all": "all layers"}
+#: The rules over both weight matrices (view "ih+hh" of :func:`~sparsernn.prune.stopping.expansion_flags`).
+MATRICES = {"first": "first of W_ih, W_hh", "all": "W_ih and W_hh both"}
+BOTH = "ih+hh"
 BASELINES = {"density": "density-only (leave one dataset out)", "validation": "validation (vs test knee)"}
 
 
@@ -28,12 +31,13 @@ def rule_label(rule: str) -> str:
 
     Examples
     --------
-    >>> rule_label("delta_s_weighted:hh:first"), rule_label("density")
-    ('weighted Δ_S, first layer', 'density-only (leave one dataset out)')
+    >>> rule_label("delta_s_weighted:hh:first"), rule_label("density"), rule_label("delta_r:ih+hh:all")
+    ('weighted Δ_S, first layer', 'density-only (leave one dataset out)', 'Δ_R, W_ih and W_hh both')
     """
     parts = rule.split(":")
     if len(parts) == 3:
-        return f"{SYMBOLS.get(parts[0], parts[0])}, {LAYERS.get(parts[2], parts[2])}"
+        words = MATRICES if parts[1] == BOTH else LAYERS
+        return f"{SYMBOLS.get(parts[0], parts[0])}, {words.get(parts[2], parts[2])}"
     return BASELINES.get(rule, rule)
 
 
@@ -57,7 +61,10 @@ def verdict_frame(
     paths: Mapping[PathKey, PruningPath], delta: float, *, n_boot: int = 2000, seed: int = 0
 ) -> pd.DataFrame:
     """One row per dataset × cell × rule: errors, accuracy lost, sparsity (means, bootstrap CIs) and the
-    paired comparison with the density-only rule (``diff``, ``diff_lo``, ``diff_hi``, ``verdict``).
+    paired comparison with the density-only rule (``diff``, ``diff_lo``, ``diff_hi``, ``verdict``, and
+    ``seeds_better`` / ``seeds_worse``: on how many seeds the rule's |error| is smaller / larger), and
+    ``dense_val_acc``, the dense model's validation accuracy (mean over seeds): a cell that barely
+    learns has little accuracy to lose, and its knee says little.
 
     Expansion and degree rules are scored against the validation knee, the validation rule against
     the test knee. ``view`` is empty for the baselines. ``verdict`` is "beats density-only",
@@ -84,7 +91,17 @@ def verdict_frame(
         ],
         ignore_index=True,
     )
-    columns = ["dataset", "cell", "rule", "diff", "diff_lo", "diff_hi", "verdict"]
+    columns = [
+        "dataset",
+        "cell",
+        "rule",
+        "diff",
+        "diff_lo",
+        "diff_hi",
+        "verdict",
+        "seeds_better",
+        "seeds_worse",
+    ]
     paired = paired.reindex(columns=columns)
     table = summary.merge(paired, on=["dataset", "cell", "rule"], how="left")
     words = {"beats": "beats density-only", "worse": "worse than density-only"}
@@ -94,6 +111,11 @@ def verdict_frame(
     table.loc[table["rule"] == "density", "verdict"] = "(baseline)"
     table["verdict"] = table["verdict"].fillna("no density baseline")
     table["view"] = table["rule"].map(lambda r: r.split(":")[1] if r.count(":") == 2 else "")
+    dense = pd.DataFrame(
+        [{"dataset": k.dataset, "cell": k.cell, "dense_val_acc": p.val_acc[0]} for k, p in paths.items()]
+    )
+    dense = dense.groupby(["dataset", "cell"], as_index=False)["dense_val_acc"].mean()
+    table = table.merge(dense, on=["dataset", "cell"], how="left")
     table.insert(0, "delta", delta)
     return table
 
@@ -127,6 +149,7 @@ def verdict_markdown(table: pd.DataFrame) -> pd.DataFrame:
         {
             "dataset": [r["dataset"] for r in rows],
             "cell": [r["cell"] for r in rows],
+            "dense val acc": [f"{r['dense_val_acc']:.2f}" for r in rows],
             "view": [r["view"] or "-" for r in rows],
             "rule": [rule_label(r["rule"]) for r in rows],
             "n": [r["n"] for r in rows],
@@ -136,6 +159,7 @@ def verdict_markdown(table: pd.DataFrame) -> pd.DataFrame:
             "vs density-only": [
                 interval(r["diff"], r["diff_lo"], r["diff_hi"]) if pd.notna(r["diff"]) else "-" for r in rows
             ],
+            "seeds better / worse": [_seed_counts(r) for r in rows],
             "verdict": [r["verdict"] for r in rows],
             "acc lost (points)": [_row_interval(r, "acc_lost", 1) for r in rows],
             "sparsity (%)": [
@@ -173,6 +197,12 @@ def verdict_overview(tables: list[pd.DataFrame]) -> pd.DataFrame:
     )
     wide = both.groupby(["dataset", "cell", "column"], sort=True)["short"].agg(" / ".join).unstack("column")
     return wide.fillna("-").reset_index().rename_axis(columns=None)
+
+
+def _seed_counts(row: dict) -> str:
+    if pd.isna(row.get("seeds_better")):
+        return "-"
+    return f"{int(row['seeds_better'])} / {int(row['seeds_worse'])}"
 
 
 def _row_interval(row: dict, metric: str, digits: int = 2) -> str:
@@ -223,18 +253,21 @@ def verdict_reading(table: pd.DataFrame) -> list[str]:
         )
     lines += _censoring_sentences(table)
     for rule, mine in per_view.groupby(per_view["rule"].map(_without_view), sort=False):
-        lines.append(_rule_sentence(rule_label(rule), mine, "dataset × cell × view cells"))
+        lines.append(_rule_sentence(rule_label(rule), mine, "dataset × cell × view cells", "paths × views"))
     validation = table[table["rule"] == "validation"]
     if not validation.empty:
         lines.append(
             _rule_sentence(
-                "the validation rule (scored against the test knee)", validation, "dataset × cell cells"
+                "the validation rule (scored against the test knee)",
+                validation,
+                "dataset × cell cells",
+                "paths",
             )
         )
     return lines
 
 
-def _rule_sentence(name: str, rows: pd.DataFrame, unit: str) -> str:
+def _rule_sentence(name: str, rows: pd.DataFrame, unit: str, counted: str) -> str:
     errors = rows["error_mean"]
     where = (
         f"it flags {_levels(errors.mean())} on average "
@@ -242,7 +275,7 @@ def _rule_sentence(name: str, rows: pd.DataFrame, unit: str) -> str:
     )
     for column, what in (("never", "it never flags"), ("at_dense", "it flags the dense level itself")):
         if column in rows and rows[column].sum() > 0:
-            where += f"; {what} on {int(rows[column].sum())} of {int(rows['n'].sum())} paths"
+            where += f"; {what} on {int(rows[column].sum())} of {int(rows['n'].sum())} {counted}"
     where += "."
     if rows["verdict"].isin(["no density baseline", "too few seeds"]).all():
         return f"  - {name}: {where}"
@@ -267,8 +300,9 @@ def _censoring_sentences(table: pd.DataFrame) -> list[str]:
 
 
 def _without_view(rule: str) -> str:
-    measure, _, layers = rule.split(":")
-    return f"{measure}::{layers}"
+    """The rule over any single view (``"delta_s::first"``); the rules over both matrices stay apart."""
+    measure, view, layers = rule.split(":")
+    return rule if view == BOTH else f"{measure}::{layers}"
 
 
 def _points(delta: float) -> str:
