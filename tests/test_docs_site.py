@@ -41,6 +41,7 @@ PUBLIC = [
     "sparsernn.studies.run",
     "sparsernn.results.load",
     "sparsernn.results.load_metrics",
+    "sparsernn.results.load_masks",
 ]
 GUIDE = {
     "guide/installation.html": "download.pytorch.org/whl/cpu",

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from sparsernn import prune
 from sparsernn._seed import torch_seeded
 from sparsernn.errors import ConfigError
+from sparsernn.results.masks import unpack_masks
 from sparsernn.studies import expand, load_recipe, parse_recipe
 from sparsernn.studies.protocols import controlled_jobs
 from sparsernn.studies.protocols.common import make_model
@@ -98,7 +99,8 @@ def test_random_path_has_the_magnitude_paths_per_layer_densities(one_torch_threa
     with torch_seeded(0):
         base = make_model(config, shared.loaders.splits).state_dict()
     rows = {
-        c: run_path(PathJob(config, params, base, c, job_seed(0, c)), shared) for c in ("magnitude", "random")
+        c: run_path(PathJob(config, params, base, c, job_seed(0, c)), shared)["rows"]
+        for c in ("magnitude", "random")
     }
     magnitude, random = (_layer_densities(rows[c], c) for c in ("magnitude", "random"))
     assert len(magnitude) == 4 * 2 and magnitude == random  # exactly, matrix by matrix, level by level
@@ -137,14 +139,19 @@ def test_run_rows_and_summary_are_independent_of_the_workers(one_torch_thread):
     two = execute(config, workers=2)
     assert one.status == two.status == "ok", one.reason + two.reason
     assert one.rows == two.rows and one.summary == two.summary
+    assert set(one.files) == {"masks.npz"} and one.files == two.files  # the same masks, byte for byte
     rows = one.rows
     criteria = params.criteria
     levels = {(r["path"], r["level"]): r["values"] for r in rows if r["phase"] == "level"}
     assert set(levels) == {(c, q) for c in criteria for q in (1.0, 0.5, 0.2)}
     assert all(levels[(c, 1.0)] == levels[("magnitude", 1.0)] for c in criteria)  # one dense level
     assert all(levels[(c, 0.2)]["density"] == pytest.approx(0.2, abs=0.01) for c in criteria)
-    noisy = {(r["path"], r["level"], r["noise"]) for r in rows if r["phase"] == "noisy"}
+    noisy = {(r["path"], r["level"], r["noise"]) for r in rows if r["phase"] == "noisy" and "init" not in r}
     assert len(noisy) == 4 * 3
+    noisy_scratch = {(r["init"], r["level"]) for r in rows if r["phase"] == "noisy" and "init" in r}
+    assert noisy_scratch == {("expander", 0.2), ("erdos_renyi", 0.2)}
+    masks = unpack_masks(one.files["masks.npz"])
+    assert set(masks) == {*levels, ("scratch:expander", 0.2), ("scratch:erdos_renyi", 0.2)}
     scratch = {(r["init"], r["level"]): r["values"] for r in rows if r["phase"] == "scratch"}
     assert set(scratch) == {("expander", 0.2), ("erdos_renyi", 0.2)}
     assert all(v["density"] == pytest.approx(0.2, abs=0.01) for v in scratch.values())
@@ -214,7 +221,7 @@ def test_every_path_is_monotone_keeps_pruned_weights_zero_and_hits_its_densities
             for name, m in make_model(config, shared.loaders.splits).rnn.masks.items()
         }
         counts[c] = []
-        for q, model, _ in path_levels(job, shared):
+        for q, model, *_ in path_levels(job, shared):
             masks = {name: m.clone() for name, m in model.rnn.masks.items()}
             for name, mask in masks.items():
                 assert not (mask & ~before[name]).any(), (c, q, name)  # kept ⊆ previously kept
@@ -241,7 +248,7 @@ def test_paths_fine_tune_on_one_shared_data_order(one_torch_thread):
     shared = make_shared(config, params)
     base = _base(config, shared)
     rows = {
-        c: run_path(PathJob(config, params, base, c, job_seed(0, f"path:{c}")), shared)
+        c: run_path(PathJob(config, params, base, c, job_seed(0, f"path:{c}")), shared)["rows"]
         for c in params.criteria
     }
     assert _level_values(rows["magnitude"], "magnitude") == _level_values(

@@ -175,3 +175,4 @@ def test_a_killed_controlled_run_resumes_from_its_dense_base_and_finished_jobs(
     assert resumed.status == "ok", resumed.reason
     assert (paths.calls, dense.calls) == (1, 0)  # the random path only; the dense base was kept
     assert resumed.rows == reference.rows and resumed.summary == reference.summary
+    assert resumed.files == reference.files  # the kept path's masks too

@@ -26,7 +26,15 @@ Logged rows (index → values): ``phase="dense", epoch`` → ``loss, val_accurac
 test_accuracy_pruned, density`` (the dense level 1.0 is the same for every path);
 ``phase="noisy", path, level, noise`` → ``accuracy``; ``phase="expansion", path, level, ...`` as
 ``iterative_pruning`` logs them; ``phase="scratch", init, level`` → ``val_accuracy, test_accuracy,
-density, best_val_accuracy``, with expansion rows under ``path="scratch:<init>"``.
+density, best_val_accuracy``, with noisy rows under ``path="scratch:<init>", init, level, noise``
+and expansion rows under ``path="scratch:<init>"``; on ``ramanujan_guard`` paths, the guard's
+decisions at each level, ``phase="guard", path, level`` → ``fallback, capped, evaluations`` and
+``phase="guard_matrix", path, level, matrix`` → ``capped, pruned``
+(:func:`~sparsernn.studies.protocols.controlled_records.log_guard`).
+
+The run's file ``masks.npz`` (:func:`sparsernn.results.load_masks`) keeps the masks of every level of
+every path, the dense level included, under ``(criterion, level)``, and of every scratch model under
+``("scratch:<init>", density)``: one bit per weight, ~11 KB a level for a hidden-128 LSTM.
 """
 
 from __future__ import annotations
@@ -41,6 +49,7 @@ from pydantic import Field, field_validator
 from sparsernn._seed import torch_seeded
 from sparsernn.data.validation import VAL_OPTIONS
 from sparsernn.errors import ConfigError
+from sparsernn.results.masks import MASKS, pack_masks
 from sparsernn.studies.config import MAX_EPOCHS, RunConfig, Section
 from sparsernn.studies.partial import Partial
 from sparsernn.studies.pool import map_ordered
@@ -50,11 +59,11 @@ from sparsernn.studies.protocols.controlled_jobs import (
     ScratchJob,
     Shared,
     job_seed,
-    log_level,
     make_shared,
     run_job,
     split_path,
 )
+from sparsernn.studies.protocols.controlled_records import log_level, model_masks
 from sparsernn.studies.protocols.pruning import known_criterion
 from sparsernn.studies.protocols.robustness import Robustness
 from sparsernn.studies.recorder import Recorder
@@ -227,10 +236,14 @@ def run(config: RunConfig, params: ControlledParams, recorder: Recorder) -> dict
     jobs = _jobs(config, params, base_state, recorder.progress and in_process, recorder.partial)
     work = partial(run_job, shared=shared) if in_process else run_job
     outcomes = map_ordered(work, jobs, workers=recorder.workers, progress=recorder.progress, desc="jobs")
-    for job, rows in zip(jobs, outcomes, strict=True):
+    masks = {}  # (path, level) -> masks, in job order
+    for job, outcome in zip(jobs, outcomes, strict=True):
         if isinstance(job, PathJob):
             recorder.merge([{**row, "path": job.criterion} for row in dense_level.rows])
-        recorder.merge(rows)
+            masks[(job.criterion, 1.0)] = model_masks(base)
+        recorder.merge(outcome["rows"])
+        masks |= {(kept["path"], kept["level"]): kept["masks"] for kept in outcome["masks"]}
+    recorder.add_file(MASKS, pack_masks(masks))
     if params.save_model:
         save_model(recorder, base, config)
     return _summary(params, recorder.rows, dense_level.rows[0]["values"])

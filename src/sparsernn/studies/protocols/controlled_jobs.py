@@ -11,13 +11,16 @@ Jobs that are compared with each other share their training randomness (common r
 every path fine-tunes on the same shuffle (:data:`FINETUNE`), every scratch model trains on the same
 one (:data:`SCRATCH`), so two paths of a run differ only by their criterion and two scratch models
 only by their masks. The job's own seed draws only what is its own: random scores, scratch masks.
+
+A job's outcome (:func:`run_job`) is its rows and the masks of each of its levels (:data:`Outcome`),
+plain data that a worker sends back and the run's :class:`~sparsernn.studies.partial.Partial` keeps.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -31,7 +34,13 @@ from sparsernn.nn import SequenceClassifier
 from sparsernn.studies.config import RunConfig, Section
 from sparsernn.studies.partial import NONE, Partial
 from sparsernn.studies.protocols.common import Loaders, make_loaders, make_model, optimizer_for, train
-from sparsernn.studies.protocols.iterative import _log_expansion
+from sparsernn.studies.protocols.controlled_records import (
+    kept_masks,
+    log_expansion,
+    log_guard,
+    log_level,
+    log_noisy,
+)
 from sparsernn.studies.protocols.pruning import prune_masks
 from sparsernn.studies.protocols.robustness import noisy_test_sets
 from sparsernn.studies.recorder import Recorder
@@ -46,6 +55,8 @@ SCRATCH_INITS: dict[str, Callable[..., dict[str, torch.Tensor]]] = {
 GLOBAL_ONLY = prune.GLOBAL_ONLY_CRITERIA
 #: Names of the training randomness every path (fine-tuning) and every scratch model share (:func:`job_seed`).
 FINETUNE, SCRATCH = "finetune", "scratch"
+#: A job's outcome: ``{"rows": [...], "masks": [{"path": str, "level": float, "masks": {name: bool tensor}}]}``.
+Outcome = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -142,48 +153,6 @@ def split_path(spec: str, scope: str) -> tuple[str, str]:
     return criterion, named or scope
 
 
-def log_level(
-    model: SequenceClassifier,
-    shared: Shared,
-    params: Any,
-    recorder: Recorder,
-    *,
-    path: str,
-    level: float,
-    pruned: dict[str, float] | None = None,
-) -> float:
-    """Log one level of a path (accuracies, density, noisy accuracies, expansion); return val accuracy.
-
-    ``pruned`` holds the accuracies right after pruning; None (the dense level) means the same as after.
-    """
-    now = {
-        "val_accuracy": evaluate(model, shared.val)["accuracy"],
-        "test_accuracy": evaluate(model, shared.loaders.test)["accuracy"],
-    }
-    before = pruned or now
-    values = {
-        **now,
-        "val_accuracy_pruned": before["val_accuracy"],
-        "test_accuracy_pruned": before["test_accuracy"],
-        "density": model.rnn.density(),
-    }
-    recorder.log(values, phase="level", path=path, level=level)
-    for noise, batches in shared.noisy.items():
-        accuracy = evaluate(model, batches)["accuracy"]
-        recorder.log({"accuracy": accuracy}, phase="noisy", path=path, level=level, noise=noise)
-    log_expansion(model, params, recorder, path=path, level=level)
-    return now["val_accuracy"]
-
-
-def log_expansion(
-    model: SequenceClassifier, params: Any, recorder: Recorder, *, path: str, level: float
-) -> None:
-    """Expansion rows of every layer view, exactly as the ``iterative_pruning`` protocol logs them, plus ``path``."""
-    rows = Recorder()
-    _log_expansion(model, params, level, rows)
-    recorder.merge([{**row, "path": path} for row in rows.rows])
-
-
 def _load_base(job: PathJob, loaders: Loaders) -> SequenceClassifier:
     with torch_seeded(job.config.seed):  # initial weights are overwritten by the base state
         model = make_model(job.config, loaders.splits)
@@ -191,10 +160,36 @@ def _load_base(job: PathJob, loaders: Loaders) -> SequenceClassifier:
     return model
 
 
-def path_levels(job: PathJob, shared: Shared) -> Iterator[tuple[float, SequenceClassifier, dict[str, float]]]:
-    """The levels of a path, dense to sparse: ``(q, model, pruned)`` once the model is pruned to
-    density ``q`` (kept ⊆ previously kept) and fine-tuned ``finetune_epochs`` with frozen masks and a
-    fresh optimizer; ``pruned`` holds the accuracies right after pruning. One model, changed in place.
+class Level(NamedTuple):
+    """One level of a path (:func:`path_levels`)."""
+
+    q: float  #: the level's density
+    model: SequenceClassifier  #: pruned to ``q`` and fine-tuned
+    pruned: dict[str, float]  #: validation and test accuracy right after pruning, before fine-tuning
+    guard: prune.GuardStep | None  #: the guard's decisions (``ramanujan_guard`` paths), else None
+
+
+def prune_level(
+    model: SequenceClassifier, q: float, *, criterion: str, scope: str, params: Any, seed: int
+) -> tuple[dict[str, torch.Tensor], prune.GuardStep | None]:
+    """Masks pruning ``model`` to density ``q`` by ``criterion``, and the step's decisions for
+    ``ramanujan_guard`` (None for the others).
+
+    The guard's masks come from :func:`sparsernn.prune.guard_step`, which
+    :func:`~sparsernn.prune.ramanujan_guard` calls with the same arguments: the masks are the ones
+    :func:`~sparsernn.studies.protocols.pruning.prune_masks` gives, with the decisions behind them.
+    """
+    if criterion == "ramanujan_guard":
+        step = prune.guard_step(model, 1.0 - q, weights=params.weights)
+        return step.masks, step
+    masks = prune_masks(model, 1.0 - q, criterion=criterion, weights=params.weights, scope=scope, seed=seed)
+    return masks, None
+
+
+def path_levels(job: PathJob, shared: Shared) -> Iterator[Level]:
+    """The levels of a path, dense to sparse: a :class:`Level` once the model is pruned to density
+    ``q`` (kept ⊆ previously kept) and fine-tuned ``finetune_epochs`` with frozen masks and a fresh
+    optimizer. One model, changed in place.
 
     Every path fine-tunes on the same shuffle and global seed (:data:`FINETUNE`); ``job.seed``
     draws only the criterion's own randomness (``random`` scores).
@@ -207,8 +202,8 @@ def path_levels(job: PathJob, shared: Shared) -> Iterator[tuple[float, SequenceC
     criterion, scope = split_path(job.criterion, params.scope)
     with torch_seeded(common):  # dropout, if any
         for q in (q for q in params.densities if q < 1.0):
-            masks = prune_masks(
-                model, 1.0 - q, criterion=criterion, weights=params.weights, scope=scope, seed=job.seed
+            masks, guard = prune_level(
+                model, q, criterion=criterion, scope=scope, params=params, seed=job.seed
             )
             prune.apply(model, masks)
             pruned = {
@@ -217,19 +212,24 @@ def path_levels(job: PathJob, shared: Shared) -> Iterator[tuple[float, SequenceC
             }
             if params.finetune_epochs:
                 train(config, model, shared.loaders, recorder, epochs=params.finetune_epochs)
-            yield q, model, pruned
+            yield Level(q, model, pruned, guard)
 
 
-def run_path(job: PathJob, shared: Shared | None = None) -> list[dict[str, Any]]:
-    """Prune level by level (:func:`path_levels`) and log each level; return the rows.
+def run_path(job: PathJob, shared: Shared | None = None) -> Outcome:
+    """Prune level by level (:func:`path_levels`) and log each level; return the rows and each level's masks.
 
     The dense level (q = 1.0) is the parent's: it is the same for every path and not logged here.
     """
     shared = shared or make_shared(job.config, job.params)
     recorder = Recorder()
-    for q, model, pruned in path_levels(job, shared):
-        log_level(model, shared, job.params, recorder, path=job.criterion, level=q, pruned=pruned)
-    return recorder.rows
+    masks = []
+    for level in path_levels(job, shared):
+        path = job.criterion
+        log_level(level.model, shared, job.params, recorder, path=path, level=level.q, pruned=level.pruned)
+        if level.guard is not None:
+            log_guard(level.guard, recorder, path=path, level=level.q)
+        masks.append(kept_masks(path, level.q, level.model))
+    return {"rows": recorder.rows, "masks": masks}
 
 
 def scratch_model(job: ScratchJob, shared: Shared) -> SequenceClassifier:
@@ -268,8 +268,13 @@ def train_scratch(job: ScratchJob, shared: Shared) -> tuple[SequenceClassifier, 
     return model, history
 
 
-def run_scratch(job: ScratchJob, shared: Shared | None = None) -> list[dict[str, Any]]:
-    """Train one sparse-from-scratch model and log its final accuracies and expansion; return the rows."""
+def run_scratch(job: ScratchJob, shared: Shared | None = None) -> Outcome:
+    """Train one sparse-from-scratch model and log its final accuracies, noisy accuracies and
+    expansion; return the rows and its masks.
+
+    Its noisy and expansion rows carry ``path="scratch:<init>"`` (and the noisy ones ``init``), so
+    they are never taken for a pruning path's.
+    """
     shared = shared or make_shared(job.config, job.params)
     model, history = train_scratch(job, shared)
     recorder = Recorder()
@@ -280,13 +285,15 @@ def run_scratch(job: ScratchJob, shared: Shared | None = None) -> list[dict[str,
         "best_val_accuracy": max(history) if history else float("nan"),
     }
     recorder.log(values, phase="scratch", init=job.init, level=job.density)
-    log_expansion(model, job.params, recorder, path=f"scratch:{job.init}", level=job.density)
-    return recorder.rows
+    path = f"scratch:{job.init}"
+    log_noisy(model, shared, recorder, path=path, init=job.init, level=job.density)
+    log_expansion(model, job.params, recorder, path=path, level=job.density)
+    return {"rows": recorder.rows, "masks": [kept_masks(path, job.density, model)]}
 
 
-def run_job(job: PathJob | ScratchJob, shared: Shared | None = None) -> list[dict[str, Any]]:
-    """Run one job (a module-level function, so a worker process can call it); return its rows.
+def run_job(job: PathJob | ScratchJob, shared: Shared | None = None) -> Outcome:
+    """Run one job (a module-level function, so a worker process can call it); return its outcome.
 
-    Rows kept by an earlier attempt of the run (``job.partial``) are returned as they are."""
+    An outcome kept by an earlier attempt of the run (``job.partial``) is returned as it is."""
     run = run_path if isinstance(job, PathJob) else run_scratch
     return job.partial.kept(job.name, lambda: run(job, shared))
