@@ -127,7 +127,7 @@ def test_masks_only_shrink_along_each_path(stored):
     assert all(bool(m.all()) for c in CRITERIA for m in masks[(c, 1.0)].values())  # the dense base
 
 
-def test_scratch_models_log_noisy_accuracy_that_the_report_never_takes_for_a_path(stored):
+def test_scratch_models_log_noisy_accuracy_that_the_report_never_takes_for_a_path(stored, tmp_path):
     noisy = [r for r in stored["rows"] if r["phase"] == "noisy"]
     scratch = {(r["path"], r["init"], r["level"], r["noise"]) for r in noisy if "init" in r}
     assert scratch == {(f"scratch:{init}", init, 0.2, 0.5) for init in INITS}
@@ -137,10 +137,12 @@ def test_scratch_models_log_noisy_accuracy_that_the_report_never_takes_for_a_pat
     runs, metrics = load(stored["root"]), load_metrics(stored["root"], with_config=True)
     of_scratch = (metrics["phase"] == "noisy") & metrics["init"].notna()
     assert of_scratch.sum() == 2
-    table = _noisy_section(metrics)
-    assert table and table == _noisy_section(metrics[~of_scratch])
     assert criteria(metrics) == sorted(CRITERIA, key=lambda c: (c != "magnitude", c))
     found, skipped = all_paths(metrics, runs)
+    table = _noisy_section(metrics, found, tmp_path)
+    assert table and table == _noisy_section(metrics[~of_scratch], found, tmp_path)
+    header = next(line for line in table if line.startswith("| noise |"))
+    assert all(f" {c} |" in header for c in CRITERIA) and "scratch" not in header
     assert sorted(found) == sorted(CRITERIA) and set(skipped.values()) == {0}
     assert all(path.levels == tuple(LEVELS) for by_key in found.values() for path in by_key.values())
 

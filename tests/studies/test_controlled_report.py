@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from scipy import stats as scipy_stats
 
 from sparsernn.cli import main
 from sparsernn.errors import DataError
@@ -99,6 +100,15 @@ def run_rows(spec: Callable, dataset: str, cell: str, seed: int, criteria, scrat
             acc = 0.6 + bonus + 0.01 * seed
             values = {"val_accuracy": acc, "test_accuracy": acc, "density": q, "best_val_accuracy": acc}
             rows.append({"phase": "scratch", "init": init, "level": q, "values": values})
+            for noise in (0.1, 0.5):
+                index = {
+                    "phase": "noisy",
+                    "path": f"scratch:{init}",
+                    "init": init,
+                    "level": q,
+                    "noise": noise,
+                }
+                rows.append({**index, "values": {"accuracy": acc - noise / 2}})
             rows += _expansion_rows(f"scratch:{init}", q, 0, {"hh": [1.0]})
     return rows
 
@@ -391,3 +401,67 @@ def test_the_guard_is_also_paired_with_global_magnitude():
     assert round(float(diffs.loc["ramanujan_guard", "mean"]), 6) == -5.0
     assert round(float(diffs.loc["ramanujan_guard vs magnitude@global", "mean"]), 6) == 5.0
     assert round(float(diffs.loc["magnitude@global", "mean"]), 6) == -10.0
+
+
+# --- noise robustness per criterion and of scratch models; what a paired verdict rests on ---------
+
+
+@pytest.fixture(scope="module")
+def reported(store, tmp_path_factory) -> tuple[str, str, Path]:
+    """The Kalra page's text, the expansion-pruning page's text and the report folder."""
+    out = tmp_path_factory.mktemp("report")
+    lines = controlled.report(load(store), load_metrics(store), out)
+    return "\n".join(lines), (out / controlled.SUBPAGE / "summary.md").read_text(), out
+
+
+def test_noisy_accuracy_of_every_criterion_with_t_intervals_over_seeds(reported):
+    """The noise table showed only magnitude paths, as a mean without interval."""
+    text, _, out = reported
+    table = pd.read_csv(out / "noisy_accuracy.csv")
+    assert set(table["criterion"]) == {"magnitude", "random", "degree_floor"}
+    assert set(table["noise"]) == {0.1, 0.5} and set(table["q"]) == set(LEVELS)
+    # before every knee, noisy accuracy = 0.903 − 0.002·seed − 0.001·level index − noise / 2
+    row = table.set_index(["dataset", "cell", "criterion", "noise", "q"]).loc[
+        ("mnist1d", "lstm", "random", 0.5, 0.9)
+    ]
+    half = scipy_stats.t.ppf(0.975, 2) * 0.002 / np.sqrt(3)
+    assert row["n"] == 3 and row["mean"] == pytest.approx(0.651, abs=1e-4)
+    assert row["ci95_high"] - row["mean"] == pytest.approx(half, rel=1e-2)
+    assert "95 % Student-t interval" in text and "mnist1d / lstm:" in text
+    assert "| noise | q | n | magnitude | degree_floor | random |" in text  # the report's order
+    assert "| 0.5 | 90% | 3 | 0.651 ± 0.005 | 0.651 ± 0.005 | 0.651 ± 0.005 |" in text
+
+
+def test_scratch_models_noisy_accuracy_beside_their_clean_accuracy(reported):
+    _, page, out = reported
+    assert "| dataset | cell | q | model | n | clean test | noise 0.1 | noise 0.5 |" in page
+    # expander: 0.63 + 0.01·seed clean, minus noise / 2; magnitude at 10 %: past its knee (0.504)
+    assert "| mnist1d | lstm | 10% | expander | 3 | 0.640 ± 0.025 | 0.590 ± 0.025 | 0.390 ± 0.025 |" in page
+    assert "| mnist1d | lstm | 10% | magnitude | 3 | 0.504 ± 0.000 | 0.454 ± 0.000 | 0.254 ± 0.000 |" in page
+    noisy = pd.read_csv(out / controlled.SUBPAGE / "scratch_noisy.csv")
+    assert set(noisy["criterion"]) == {"scratch:expander", "scratch:erdos_renyi", "magnitude"}
+    assert set(noisy["q"]) == {0.1, 0.02} and (noisy["n"] == 3).all()
+
+
+def test_paired_stats_count_the_seeds_on_each_side():
+    from sparsernn.studies.reports.controlled_expansion import paired_stats
+
+    t = pd.DataFrame({"g": ["a"] * 5 + ["b"] * 3, "d": [3.0, 2.5, 4.0, 3.5, -0.5, 0.0, 1.0, -1.0]})
+    stats = paired_stats(t, ["g"], "d").set_index("g")
+    assert stats.loc["a", "verdict"] == "beats"  # the t interval excludes 0 with one seed the other way
+    assert stats[["seeds_better", "seeds_worse"]].to_dict("index") == {
+        "a": {"seeds_better": 4, "seeds_worse": 1},
+        "b": {"seeds_better": 1, "seeds_worse": 1},  # a zero difference is on neither side
+    }
+
+
+def test_the_paired_tables_of_the_expansion_page_show_the_seed_counts(reported):
+    _, page, out = reported
+    assert page.count("seeds + / −") >= 6  # explained and shown in three paired tables
+    scratch = [
+        line for line in page.splitlines() if line.startswith("| mnist1d | lstm | 10% | expander − erdos")
+    ]
+    assert len(scratch) == 1 and scratch[0].endswith("| 3 / 0 | first better |")
+    assert "| 0 / 3 | worse |" in page  # random against magnitude past random's earlier knee
+    versus = pd.read_csv(out / controlled.SUBPAGE / "versus_magnitude.csv")
+    assert (versus["seeds_better"] + versus["seeds_worse"] <= versus["n"]).all()

@@ -5,8 +5,10 @@ do the zero crossings of Δ tell when magnitude pruning breaks an RNN, better th
 rule? (:mod:`~sparsernn.studies.reports.controlled_stopping`). The expansion-pruning page
 (:data:`SUBPAGE`/``summary.md`` in the report folder, with its own figures) compares the criteria
 at equal density and the sparse-from-scratch trainings
-(:mod:`~sparsernn.studies.reports.controlled_expansion`). :func:`sparsernn.studies.publish.publish`
-places that page in a sibling folder of the main one (``docs/results/expansion-pruning``).
+(:mod:`~sparsernn.studies.reports.controlled_expansion`); accuracy under input noise, per criterion on
+the main page and for the scratch models on the sub-page, comes from
+:mod:`~sparsernn.studies.reports.controlled_noise`. :func:`sparsernn.studies.publish.publish`
+places the sub-page in a sibling folder of the main one (``docs/results/expansion-pruning``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sparsernn._io import write_atomic
 from sparsernn.prune.stopping import MIN_SEEDS
 from sparsernn.studies.reports import controlled_controls as controls
 from sparsernn.studies.reports import controlled_figures as figures
+from sparsernn.studies.reports import controlled_noise as noise
 from sparsernn.studies.reports import controlled_stopping as stopping
 from sparsernn.studies.reports.controlled_page import compact_csv, counts_line, expansion_page, images
 from sparsernn.studies.reports.controlled_paths import all_paths, with_run_keys
@@ -28,23 +31,24 @@ SUBPAGE = "expansion-pruning"
 N_BOOT = 2000
 
 
-def _noisy_section(metrics: pd.DataFrame) -> list[str]:
-    """Mean test accuracy under input noise by q (magnitude paths, mean over seeds)."""
-    if "noise" not in metrics.columns:
+def _noisy_section(metrics: pd.DataFrame, paths: dict, out: Path) -> list[str]:
+    """Test accuracy under input noise, every criterion at every level: one table per dataset × cell."""
+    table = noise.criteria_table(noise.on_paths(noise.noisy_frame(metrics), paths))
+    if table.empty:
         return []
-    rows = metrics[
-        (metrics["phase"] == "noisy") & (metrics["name"] == "accuracy") & (metrics["path"] == "magnitude")
+    write_atomic(out / "noisy_accuracy.csv", compact_csv(table))
+    lines = [
+        "#### Accuracy under input noise, per criterion",
+        "",
+        "Test accuracy on the same noisy test inputs at every level of every path (`noise`: σ of the "
+        "Gaussian noise, or the SNR in dB for speech); mean ± half-width of the 95 % Student-t "
+        "interval over seeds, as the accuracy bands of the figures above (the bootstrap CIs of this "
+        "page are those of rule errors). `n`: seeds averaged. Full table: `noisy_accuracy.csv`.",
+        "",
     ]
-    if rows.empty:
-        return []
-    rows = rows.assign(value=rows["value"].astype(float), dataset=rows["data.name"], cell=rows["model.cell"])
-    pivot = rows.pivot_table(
-        index=["dataset", "cell", "noise"], columns="level", values="value", aggfunc="mean"
-    )
-    pivot = pivot[sorted(pivot.columns, reverse=True)]
-    pivot.columns = [f"q={100 * q:g}%" for q in pivot.columns]
-    title = "#### Accuracy under input noise (magnitude paths, mean over seeds; rows: noise level)"
-    return [title, "", *markdown_table(pivot.reset_index().round(3)), ""]
+    for (dataset, cell), wide in noise.criteria_wide(table, list(paths)).items():
+        lines += [f"{dataset} / {cell}:", "", *markdown_table(wide), ""]
+    return lines
 
 
 def _stopping_section(magnitude: dict, out: Path) -> tuple[list[str], list[str]]:
@@ -145,7 +149,7 @@ def kalra_section(paths: dict, counts: str, metrics: pd.DataFrame, out: Path) ->
     lines += details
     lines += _control_section(paths)
     lines += _spearman_section(paths, out)
-    lines += _noisy_section(metrics)
+    lines += _noisy_section(metrics, paths, out)
     return lines
 
 

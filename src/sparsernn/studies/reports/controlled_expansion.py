@@ -98,18 +98,24 @@ def paired_stats(frame: pd.DataFrame, by: list[str], value: str, *, better: str 
 
     ``verdict`` is ``better`` when the interval lies above 0, "worse" below, "no difference" when it
     includes 0 and "too few seeds" with fewer than :data:`~sparsernn.prune.stopping.MIN_SEEDS` pairs
-    (a zero-width interval from two identical differences is no evidence).
+    (a zero-width interval from two identical differences is no evidence). ``seeds_better`` and
+    ``seeds_worse`` count the pairs whose difference is above and below 0: what a verdict rests on
+    (a t interval over five seeds can exclude zero with one seed the other way, or fail to with all
+    five on one side).
 
     Examples
     --------
     >>> t = pd.DataFrame({"g": ["a"] * 3 + ["b"] * 3 + ["c"] * 2, "d": [1.0, 1.2, 0.9, 0.5, -0.4, 0.1, 2, 2]})
-    >>> paired_stats(t, ["g"], "d")["verdict"].tolist()
-    ['beats', 'no difference', 'too few seeds']
+    >>> paired_stats(t, ["g"], "d")[["verdict", "seeds_better", "seeds_worse"]].values.tolist()
+    [['beats', 3, 0], ['no difference', 2, 1], ['too few seeds', 2, 0]]
     """
     stats = seed_stats(frame, by, value)
     verdict = np.where(
         stats["ci95_low"] > 0, better, np.where(stats["ci95_high"] < 0, "worse", "no difference")
     )
+    signs = frame.assign(seeds_better=frame[value] > 0, seeds_worse=frame[value] < 0)
+    counts = signs.groupby(by, sort=True, dropna=False)[["seeds_better", "seeds_worse"]].sum().astype(int)
+    stats = stats.merge(counts.reset_index(), on=by, how="left")
     return stats.assign(verdict=np.where(stats["n"] < MIN_SEEDS, "too few seeds", verdict))
 
 

@@ -17,6 +17,7 @@ import pandas as pd
 from sparsernn._io import write_atomic
 from sparsernn.studies.reports import controlled_expansion as expansion
 from sparsernn.studies.reports import controlled_figures as figures
+from sparsernn.studies.reports import controlled_noise as noise
 from sparsernn.studies.tables import glossary, markdown_table
 
 
@@ -73,13 +74,28 @@ def _accuracy_wide(table: pd.DataFrame) -> pd.DataFrame:
     return wide.reset_index()
 
 
+def seed_signs(paired: pd.DataFrame) -> pd.DataFrame:
+    """``paired`` with ``seeds_better`` / ``seeds_worse`` shown as one column ``seeds + / −`` before
+    the verdict: on how many seeds the paired difference is above / below 0.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"mean": [1.5], "seeds_better": [4], "seeds_worse": [1], "verdict": ["beats"]})
+    >>> seed_signs(t).to_dict("records")
+    [{'mean': 1.5, 'seeds + / −': '4 / 1', 'verdict': 'beats'}]
+    """
+    signs = [f"{b} / {w}" for b, w in zip(paired["seeds_better"], paired["seeds_worse"], strict=True)]
+    shown = paired.drop(columns=["seeds_better", "seeds_worse"])
+    shown.insert(list(shown.columns).index("verdict"), "seeds + / −", signs)
+    return shown
+
+
 def _diff_rows(diffs: pd.DataFrame) -> pd.DataFrame:
     """Paired differences where the CI excludes zero (either way)."""
     shown = diffs[diffs["verdict"].isin(["beats magnitude", "worse"])].copy()
     shown["q"] = shown["q"].map(lambda q: f"{100 * q:g}%")
-    return shown[
-        ["dataset", "cell", "criterion", "q", "n", "mean", "ci95_low", "ci95_high", "verdict"]
-    ].round(2)
+    columns = ["dataset", "cell", "criterion", "q", "n", "mean", "ci95_low", "ci95_high"]
+    return seed_signs(shown[[*columns, "seeds_better", "seeds_worse", "verdict"]].round(2))
 
 
 def _verdictcounts_line(diffs: pd.DataFrame) -> pd.DataFrame:
@@ -126,12 +142,13 @@ def expansion_page(paths: dict, metrics: pd.DataFrame, out: Path, *, counts: str
             "",
             *markdown_table(_verdictcounts_line(diffs)),
             "",
-            "Levels where the interval excludes zero (full table: `versus_magnitude.csv`):",
+            "Levels where the interval excludes zero (`seeds + / −`: seeds on which the criterion is "
+            "above / below magnitude; full table: `versus_magnitude.csv`):",
             "",
             *markdown_table(_diff_rows(diffs)),
             "",
         ]
-    lines += _scratch_section(*scratch, out)
+    lines += _scratch_section(*scratch, noise.scratch_table(noise.noisy_frame(metrics), paths), out)
     return lines + glossary(lines)
 
 
@@ -161,15 +178,21 @@ def _within_section(within: pd.DataFrame) -> list[str]:
     ]
     paired = expansion.within_versus_magnitude(within)
     if not paired.empty:
-        lines += ["Paired difference in that sparsity against magnitude (points, 95 % t interval):", ""]
-        lines += [*markdown_table(paired.round(2)), ""]
+        lines += [
+            "Paired difference in that sparsity against magnitude (points, 95 % t interval; "
+            "`seeds + / −`: seeds on which the criterion reaches more / less sparsity):",
+            "",
+        ]
+        lines += [*markdown_table(seed_signs(paired.round(2))), ""]
     return lines
 
 
-def _scratch_section(stats: pd.DataFrame, diffs: pd.DataFrame, out: Path) -> list[str]:
+def _scratch_section(stats: pd.DataFrame, diffs: pd.DataFrame, noisy: pd.DataFrame, out: Path) -> list[str]:
     if stats.empty:
         return []
     write_atomic(out / "scratch.csv", compact_csv(stats))
+    if not noisy.empty:
+        write_atomic(out / "scratch_noisy.csv", compact_csv(noisy))
     lines = [
         "## Sparse from scratch (expander, Erdős–Rényi) against pruned magnitude at equal density",
         "",
@@ -179,8 +202,21 @@ def _scratch_section(stats: pd.DataFrame, diffs: pd.DataFrame, out: Path) -> lis
         "",
     ]
     lines += images(figures.scratch_figures(stats, out), "scratch,")
+    lines += [
+        "Test accuracy, clean and under input noise (`noise N`: σ of the Gaussian noise, or the SNR "
+        "in dB for speech; the same noisy test inputs for every model), mean ± half-width of the "
+        "95 % t interval over seeds; `magnitude`: the pruned path at the same q. Full tables: "
+        "`scratch.csv`, `scratch_noisy.csv`.",
+        "",
+        *markdown_table(noise.scratch_wide(stats, noisy)),
+        "",
+    ]
     if not diffs.empty:
-        shown = diffs.assign(q=diffs["q"].map(lambda q: f"{100 * q:g}%")).round(2)
-        lines += ["Paired differences (test accuracy, points; same seed = pair; 95 % t interval):", ""]
+        shown = seed_signs(diffs.assign(q=diffs["q"].map(lambda q: f"{100 * q:g}%")).round(2))
+        lines += [
+            "Paired differences (test accuracy, points; same seed = pair; 95 % t interval; "
+            "`seeds + / −`: seeds on which the first is better / worse):",
+            "",
+        ]
         lines += [*markdown_table(shown), ""]
     return lines
