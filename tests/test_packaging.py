@@ -61,6 +61,10 @@ def test_wheel_installs_and_runs_in_a_fresh_venv(tmp_path: Path) -> None:
     env["SPARSERNN_CACHE"] = str(tmp_path / "cache")  # compiled kernels go here, not to the user's cache
     wheel = build_wheel(tmp_path, env)
     files = set(zipfile.ZipFile(wheel).namelist())
+    (metadata,) = (f for f in files if f.endswith(".dist-info/METADATA"))
+    # The licence as an SPDX expression (PEP 639): setuptools deprecates the TOML table form
+    # (`license = {text = ...}`) and stops building it from 2027-02-18.
+    assert "License-Expression: MIT" in zipfile.ZipFile(wheel).read(metadata).decode()
     assert {"sparsernn/py.typed", "sparsernn/nn/streaming_kernel.c", "sparsernn/cli.py"} <= files
     recipes = {f"sparsernn/recipes/{path.name}" for path in (ROOT / "recipes").glob("*.yaml")}
     assert "sparsernn/recipes/smoke.yaml" in recipes and recipes <= files  # every recipe ships
