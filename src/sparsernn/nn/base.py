@@ -262,7 +262,9 @@ class SparseRNNBase(torch.nn.RNNBase):
 
     def _update_flat_weights(self) -> None:
         if not getattr(self, "_in_forward", False):  # absent from modules pickled by older versions
-            super()._update_flat_weights()
+            # Not zero-argument super(): torch 2.15's compiler resumes this frame after a graph break
+            # without the class cell super() needs (InternalTorchDynamoError under torch.compile).
+            torch.nn.RNNBase._update_flat_weights(self)
 
     def register_parameter(self, name: str, param: torch.nn.Parameter | None) -> None:
         # torch.nn.utils.prune first moves <weight> to <weight>_orig, then replaces the bool mask with
