@@ -11,6 +11,7 @@ PIN         := $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
 LATEST     := .venv-latest
 LATEST_BIN := $(LATEST)/bin
 # The suite runs in this many worker processes (pytest-xdist); `make test TEST_WORKERS=0` runs it in one.
+# loadgroup: tests marked with one xdist_group (the Ray tests) share a worker, never running at once.
 TEST_WORKERS ?= 2
 
 .PHONY: demo test test-latest lock bench docs lint format clean
@@ -32,7 +33,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks docs/conf.py docs/_ext
 	$(BIN)/ruff format --check src tests benchmarks docs/conf.py docs/_ext
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS)
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
 
 # The documentation site (Sphinx + numpydoc + MyST), offline; any warning or unresolved reference is an
 # error. Open docs/_build/html/index.html.
@@ -45,7 +46,7 @@ test-latest:
 	test -x $(LATEST_BIN)/python || $(PYTHON) -m venv $(LATEST)
 	$(LATEST_BIN)/python -m pip install -q --upgrade --upgrade-strategy eager -e ".[all]"
 	$(LATEST_BIN)/python -m pip freeze --exclude-editable
-	$(LATEST_BIN)/python -m pytest -q -n $(TEST_WORKERS)
+	$(LATEST_BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
 
 # Pin what `make test-latest` just passed with: every package but pip (setuptools too: torch needs
 # it at run time), torch without its local label so that a local +cpu wheel of that release fits.

@@ -40,7 +40,9 @@ from sparsernn.studies.ray_backend import _crashed, _stream, connect, is_loopbac
 from sparsernn.studies.recorder import RunResult
 
 ray = pytest.importorskip("ray")
-pytestmark = pytest.mark.timeout(60)
+# One xdist worker runs every test here (`make test` uses --dist loadgroup): two Ray instances started
+# at once on a loaded 2-core machine once starved a retried task's new worker for the whole timeout.
+pytestmark = [pytest.mark.timeout(60), pytest.mark.xdist_group(name="ray")]
 
 ROOT = Path(__file__).resolve().parents[2]
 SMOKE = ROOT / "recipes" / "smoke.yaml"
