@@ -10,6 +10,7 @@ from sparsernn._io import write_atomic
 from sparsernn.errors import DataError
 from sparsernn.plots import plot_training_curves
 from sparsernn.results import load, load_metrics
+from sparsernn.studies.recipe_coverage import coverage_lines
 from sparsernn.studies.registry import get_protocol, with_default_params
 from sparsernn.studies.tables import (
     STATS,
@@ -92,6 +93,7 @@ def _training_figure(runs: pd.DataFrame, metrics: pd.DataFrame, path: Path) -> P
 def _study_section(study: str, runs: pd.DataFrame, metrics: pd.DataFrame, out: Path) -> list[str]:
     protocol = str(runs["protocol"].iloc[0])
     lines = [f"## Study `{study}` — protocol `{protocol}`, {_counts(runs)}", ""]
+    lines += coverage_lines(study, runs)
     lines += _overview(runs)
     ok = runs[runs["status"] == "ok"]
     lines += _seed_section(ok)
