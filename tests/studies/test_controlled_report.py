@@ -20,6 +20,7 @@ from sparsernn.results.records import RunRecord
 from sparsernn.results.store import write_run
 from sparsernn.studies import expand, parse_recipe, run_sweep
 from sparsernn.studies import report as report_module
+from sparsernn.studies.headline import headlines
 from sparsernn.studies.publish import publish
 from sparsernn.studies.registry import Protocol
 from sparsernn.studies.reports import controlled
@@ -465,3 +466,33 @@ def test_the_paired_tables_of_the_expansion_page_show_the_seed_counts(reported):
     assert "| 0 / 3 | worse |" in page  # random against magnitude past random's earlier knee
     versus = pd.read_csv(out / controlled.SUBPAGE / "versus_magnitude.csv")
     assert (versus["seeds_better"] + versus["seeds_worse"] <= versus["n"]).all()
+
+
+# --- what the README shows of the two pages, and how much of the study they cover ------------------
+
+
+def test_headlines_are_the_verdicts_and_the_sparsity_within_one_point_with_the_share_of_runs(store, tmp_path):
+    runs = load(store)
+    lines = controlled.report(runs.assign(planned_runs=10), load_metrics(store), tmp_path)
+    kalra = headlines("\n".join(lines))
+    page = headlines((tmp_path / controlled.SUBPAGE / "summary.md").read_text())
+    assert len(kalra) == 1 and kalra[0][0].startswith("#### Verdicts at a glance")
+    assert page[0] == [
+        f"**{runs['run'].nunique()} of the study's 10 planned runs are in these tables: the study is partial.**"
+    ]
+    assert page[1][0].startswith("Highest sparsity within one point of dense")
+    assert any(row.startswith("| mnist1d |") for row in page[1])
+
+
+def test_one_seed_shows_no_ci_instead_of_nan(store, tmp_path):
+    runs = load(store)
+    one = runs[runs["seed"] == runs["seed"].min()]
+    metrics = load_metrics(store)
+    controlled.report(one, metrics[metrics["run"].isin(one["run"])], tmp_path)
+    table = headlines((tmp_path / controlled.SUBPAGE / "summary.md").read_text())[0]
+    assert any("[no CI]" in row for row in table) and not any("nan" in row for row in table)
+
+
+def test_without_a_plan_the_sub_page_makes_no_claim_of_coverage(reported):
+    _, page, _ = reported
+    assert "planned runs" not in page

@@ -42,7 +42,8 @@ def _studies(text: str) -> list[str]:
 def _page(folder: Path, link: str) -> list[str]:
     text = (folder / "summary.md").read_text(encoding="utf-8")
     lines = [f"### {folder.name}", ""]
-    lines += [f"Study {title}." for title in _studies(text)] + [""]
+    titles = [f"Study {title}." for title in _studies(text)]
+    lines += [*titles, ""] if titles else []  # a sub-page has no study title of its own
     for block in headlines(text):
         lines += [*block, ""]
     files = f"[full page]({link}/summary.md)"
@@ -61,7 +62,7 @@ def results_section(pages: str | Path, links: str = "docs/results") -> list[str]
     >>> pages = pathlib.Path(tempfile.mkdtemp()); (pages / "s").mkdir()
     >>> _ = (pages / "s" / "summary.md").write_text("<!-- headline -->\\n| a |\\n<!-- /headline -->\\n")
     >>> results_section(pages)[4:]
-    ['### s', '', '', '| a |', '', '[full page](docs/results/s/summary.md)', '']
+    ['### s', '', '| a |', '', '[full page](docs/results/s/summary.md)', '']
     """
     pages = Path(pages)
     folders = sorted(p for p in pages.iterdir() if (p / "summary.md").is_file()) if pages.is_dir() else []

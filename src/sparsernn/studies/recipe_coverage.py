@@ -17,6 +17,7 @@ from sparsernn.errors import SparsernnError
 from sparsernn.results.load import flatten
 from sparsernn.studies.builtin import builtin_recipes
 from sparsernn.studies.config import RunConfig
+from sparsernn.studies.headline import headline
 from sparsernn.studies.recipe import load_recipe
 from sparsernn.studies.tables import markdown_table, varying_columns, with_defaults
 
@@ -124,14 +125,14 @@ def coverage_sentence(study: str, coverage: pd.DataFrame, runs: pd.DataFrame) ->
     return text + "."
 
 
-def coverage_lines(study: str, runs: pd.DataFrame) -> list[str]:
-    """The report's lines on how much of the built-in recipe ``study`` the ``runs`` cover (none when
-    ``study`` is not a built-in recipe); the missing seeds per configuration while it is partial."""
-    planned = plan_of(study)
+def coverage_lines(study: str, runs: pd.DataFrame, planned: pd.DataFrame | None) -> list[str]:
+    """The report's lines on how much of the built-in recipe ``study`` (its :func:`plan_of`, ``planned``;
+    None: no lines) the ``runs`` cover: a sentence, one of the page's headlines, and the missing seeds per
+    configuration while it is partial."""
     if planned is None:
         return []
     coverage = coverage_frame(planned, runs)
-    lines = [coverage_sentence(study, coverage, runs), ""]
+    lines = [*headline([coverage_sentence(study, coverage, runs)]), ""]
     if (coverage["state"] != "complete").any():
         lines += ["Seeds per configuration of the recipe:", "", *markdown_table(coverage_table(coverage)), ""]
     return lines

@@ -10,9 +10,10 @@ from sparsernn._io import write_atomic
 from sparsernn.errors import DataError
 from sparsernn.plots import plot_training_curves
 from sparsernn.results import load, load_metrics
-from sparsernn.studies.recipe_coverage import coverage_lines
+from sparsernn.studies.recipe_coverage import coverage_lines, plan_of
 from sparsernn.studies.registry import get_protocol, with_default_params
 from sparsernn.studies.tables import (
+    PLANNED_RUNS,
     STATS,
     glossary,
     markdown_table,
@@ -93,10 +94,13 @@ def _training_figure(runs: pd.DataFrame, metrics: pd.DataFrame, path: Path) -> P
 def _study_section(study: str, runs: pd.DataFrame, metrics: pd.DataFrame, out: Path) -> list[str]:
     protocol = str(runs["protocol"].iloc[0])
     lines = [f"## Study `{study}` — protocol `{protocol}`, {_counts(runs)}", ""]
-    lines += coverage_lines(study, runs)
+    planned = plan_of(study)
+    lines += coverage_lines(study, runs, planned)
     lines += _overview(runs)
     ok = runs[runs["status"] == "ok"]
     lines += _seed_section(ok)
+    if planned is not None:  # a protocol's report may say how much of the study its tables cover
+        ok = ok.assign(**{PLANNED_RUNS: len(planned)})
     mine = metrics[metrics["run"].isin(runs["run"]) & (metrics["study"] == study)]
     if "epoch" in mine.columns and not mine.empty and not ok.empty:
         path = _training_figure(ok, mine[mine["run"].isin(ok["run"])], out / f"training_{study}.png")

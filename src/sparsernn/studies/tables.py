@@ -60,6 +60,11 @@ def with_defaults(column: pd.Series) -> pd.Series:
     return column.astype(object).where(column.notna(), DEFAULT)
 
 
+#: A column ``sparsernn report`` adds to the runs a protocol's report gets, when the study is a built-in
+#: recipe: how many runs that recipe plans (so a report can say how much of the study its tables cover).
+PLANNED_RUNS = "planned_runs"
+
+
 def varying_columns(runs: pd.DataFrame) -> list[str]:
     """Config columns whose value differs between runs (what a sweep changed; the seed is not config).
 

@@ -19,13 +19,14 @@ import pandas as pd
 
 from sparsernn._io import write_atomic
 from sparsernn.prune.stopping import MIN_SEEDS
+from sparsernn.studies.headline import headline
 from sparsernn.studies.reports import controlled_controls as controls
 from sparsernn.studies.reports import controlled_figures as figures
 from sparsernn.studies.reports import controlled_noise as noise
 from sparsernn.studies.reports import controlled_stopping as stopping
 from sparsernn.studies.reports.controlled_page import compact_csv, counts_line, expansion_page, images
 from sparsernn.studies.reports.controlled_paths import all_paths, with_run_keys
-from sparsernn.studies.tables import markdown_table
+from sparsernn.studies.tables import PLANNED_RUNS, markdown_table
 
 SUBPAGE = "expansion-pruning"
 N_BOOT = 2000
@@ -58,16 +59,15 @@ def _stopping_section(magnitude: dict, out: Path) -> tuple[list[str], list[str]]
     summary = ["#### Reading (generated from the tables below)", ""]
     for table in tables:
         summary += stopping.verdict_reading(table)
-    summary += [
-        "",
+    glance = [
         "#### Verdicts at a glance (first layer to cross; δ = "
         + " / ".join(f"{d}" for d in stopping.DELTAS)
         + " points): does the expansion rule beat the density-only rule? "
         f"(`beats`, `worse`, `=` no difference, `?` no density-only baseline, `n<{MIN_SEEDS}` too few seeds)",
         "",
         *markdown_table(stopping.verdict_overview(tables)),
-        "",
     ]
+    summary += ["", *headline(glance), ""]
     details = []
     for delta, table in zip(stopping.DELTAS, tables, strict=True):
         details += [
@@ -153,6 +153,23 @@ def kalra_section(paths: dict, counts: str, metrics: pd.DataFrame, out: Path) ->
     return lines
 
 
+def share_line(runs: pd.DataFrame) -> str:
+    """How many of the runs the study's recipe plans are in the tables ("" when the report was not told,
+    :data:`~sparsernn.studies.tables.PLANNED_RUNS`), for the sub-page that is read on its own.
+
+    Examples
+    --------
+    >>> share_line(pd.DataFrame({"run": ["a/seed_0", "a/seed_1"], "planned_runs": 45}))
+    "**2 of the study's 45 planned runs are in these tables: the study is partial.**"
+    """
+    if PLANNED_RUNS not in runs.columns or runs.empty:
+        return ""
+    found, planned = runs["run"].nunique(), int(runs[PLANNED_RUNS].iloc[0])
+    if found >= planned:
+        return f"All {planned} planned runs of the study are in these tables."
+    return f"**{found} of the study's {planned} planned runs are in these tables: the study is partial.**"
+
+
 def report(runs: pd.DataFrame, metrics: pd.DataFrame, out: Path) -> list[str]:
     """The Kalra page's lines; the expansion-pruning page is written to ``out/expansion-pruning``."""
     metrics = with_run_keys(metrics, runs)
@@ -161,7 +178,7 @@ def report(runs: pd.DataFrame, metrics: pd.DataFrame, out: Path) -> list[str]:
     paths = {c: p for c, p in recorded.items() if p}
     lines = kalra_section(paths, counts, metrics, out)
     if paths:
-        page = expansion_page(paths, metrics, out / SUBPAGE, counts=counts)
+        page = expansion_page(paths, metrics, out / SUBPAGE, counts=counts, share=share_line(runs))
         write_atomic(out / SUBPAGE / "summary.md", "\n".join(page).encode())
         lines += [
             f"The criteria compared at equal density and the sparse-from-scratch trainings: [{SUBPAGE} page]({SUBPAGE}/summary.md).",

@@ -15,9 +15,11 @@ import numpy as np
 import pandas as pd
 
 from sparsernn._io import write_atomic
+from sparsernn.studies.headline import headline
 from sparsernn.studies.reports import controlled_expansion as expansion
 from sparsernn.studies.reports import controlled_figures as figures
 from sparsernn.studies.reports import controlled_noise as noise
+from sparsernn.studies.reports.controlled_stopping import interval
 from sparsernn.studies.tables import glossary, markdown_table
 
 
@@ -103,11 +105,14 @@ def _verdictcounts_line(diffs: pd.DataFrame) -> pd.DataFrame:
     return counts.reset_index()
 
 
-def expansion_page(paths: dict, metrics: pd.DataFrame, out: Path, *, counts: str | None = None) -> list[str]:
+def expansion_page(
+    paths: dict, metrics: pd.DataFrame, out: Path, *, counts: str | None = None, share: str = ""
+) -> list[str]:
     """The expansion-pruning page (markdown lines); writes its figures and CSVs into ``out``.
 
     ``counts`` is the :func:`counts_line` of every recorded path (incomplete ones counted); by
-    default that of ``paths``.
+    default that of ``paths``. ``share`` says how much of the study's planned runs the page covers
+    (a headline of the page, which is read on its own).
     """
     out.mkdir(parents=True, exist_ok=True)
     long = expansion.long_accuracy(paths)
@@ -116,6 +121,8 @@ def expansion_page(paths: dict, metrics: pd.DataFrame, out: Path, *, counts: str
     within = expansion.within_table(paths)
     write_atomic(out / "accuracy.csv", compact_csv(table))
     lines = ["# Expansion-preserving pruning and expander wiring (controlled harness)", ""]
+    if share:
+        lines += [*headline([share]), ""]
     counts = counts if counts is not None else counts_line(paths, {})
     failed = (
         "Failed runs are in no table here: the Kalra page lists them with their reasons, and "
@@ -158,11 +165,11 @@ def _within_section(within: pd.DataFrame) -> list[str]:
     shown = stats[["dataset", "cell", "criterion", "n"]].assign(
         **{
             "sparsity (%)": [
-                f"{100 * m:.1f} [{100 * lo:.1f}, {100 * hi:.1f}]"
+                interval(100 * m, 100 * lo, 100 * hi, 1)
                 for m, lo, hi in stats[["mean", "ci95_low", "ci95_high"]].itertuples(index=False)
             ],
             "test accuracy there": [
-                f"{m:.3f} [{lo:.3f}, {hi:.3f}]"
+                interval(m, lo, hi, 3)
                 for m, lo, hi in test[["mean", "ci95_low", "ci95_high"]].itertuples(index=False)
             ],
         }
@@ -170,10 +177,15 @@ def _within_section(within: pd.DataFrame) -> list[str]:
     lines = [
         "## Highest sparsity within one point of dense (chosen on validation accuracy, test accuracy reported)",
         "",
-        "The sparsest level whose validation accuracy is within one point of dense, even if a denser "
-        "level dipped below (the knee of the Kalra page is the first such dip instead).",
-        "",
-        *markdown_table(shown),
+        *headline(
+            [
+                "Highest sparsity within one point of dense: the sparsest level whose validation accuracy "
+                "is within one point of dense, even if a denser level dipped below (the knee of the Kalra "
+                "page is the first such dip instead); mean [95 % t interval] over seeds.",
+                "",
+                *markdown_table(shown),
+            ]
+        ),
         "",
     ]
     paired = expansion.within_versus_magnitude(within)
