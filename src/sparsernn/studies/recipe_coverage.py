@@ -52,7 +52,7 @@ def naming_columns(planned: pd.DataFrame) -> list[str]:
     """
     swept = varying_columns(planned)
     ordered = sorted(swept, key=lambda c: c.split(".")[-1] not in NAMING_FIRST)
-    text = planned[ordered].map(str)
+    text = planned[ordered].astype(str)
     kept: list[str] = []
     for column in ordered:
         if not kept or text.groupby(kept)[column].nunique().max() > 1:
