@@ -130,6 +130,14 @@ def test_darji_strings_sizes_labels_and_blocks(darji):
     assert start == 25_000
 
 
+def test_darji_block_of_names_every_generated_string_by_its_block(darji):
+    expected = ["valid"] * 12_500 + [b.name for b in reber.DARJI_BLOCKS for _ in range(b.size)]
+    assert [reber.darji_block_of(s) for s, _ in darji] == expected
+    assert [reber.darji_block_of(s) for s in ["BTXSE", "BTXSX", "BXE", "", "btxse"]] == ["valid"] + [
+        "other"
+    ] * 4
+
+
 def test_darji_strings_lengths_follow_the_walk(darji):
     lengths = Counter(len(s) for s, label in darji if label)
     assert min(lengths) == 11

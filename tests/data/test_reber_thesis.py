@@ -79,6 +79,14 @@ def test_the_letters_are_those_of_the_thesis_strings(thesis):
         assert all(reber.accepts(table, s) and not reber.is_valid(s) for s in strings), block.name
 
 
+def test_darji_block_of_names_every_thesis_string_by_its_block(thesis):
+    names = [reber.darji_block_of(s) for s, _ in thesis["strings"]]
+    expected = ["valid"] * 12_500 + [b.name for b in reber.DARJI_BLOCKS for _ in range(b.size)]
+    differ = [(name, want) for name, want in zip(names, expected) if name != want]
+    # the eight strings that occur in two blocks (README) are named by the earlier block, both times
+    assert differ == [("letters_mnoq_wv", "letters_mnoq_ca")] * 8
+
+
 def test_every_generated_block_is_a_walk_with_the_thesis_letters(generated):
     assert [label for _, label in generated] == [1] * 12_500 + [0] * 12_500
     valid, *blocks = _blocks(generated)

@@ -79,6 +79,25 @@ DARJI_BLOCKS: tuple[InvalidBlock, ...] = (
 )
 
 
+_BLOCK_AUTOMATA = tuple((block.name, transitions(block.letters)) for block in DARJI_BLOCKS)
+
+
+def darji_block_of(s: str) -> str:
+    """Which part of Darji's data ``s`` belongs to: ``"valid"`` for a Reber string, else the name of
+    the first block of :data:`DARJI_BLOCKS` whose letters ``s`` walks, else ``"other"``.
+
+    The thesis' data holds eight strings that are walks of two blocks; they are named by the earlier one.
+
+    Examples
+    --------
+    >>> darji_block_of("BTXSE"), darji_block_of("BPXSE"), darji_block_of("BAFGE"), darji_block_of("BE")
+    ('valid', 'swap_first', 'letters_acdf', 'other')
+    """
+    if is_valid(s):
+        return "valid"
+    return next((name for name, table in _BLOCK_AUTOMATA if accepts(table, s)), "other")
+
+
 def _walks(
     letters: str, n: int, rng: np.random.Generator, min_length: int = 0, *, distinct: bool = False
 ) -> list[str]:

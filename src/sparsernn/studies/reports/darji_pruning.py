@@ -17,6 +17,7 @@ from sparsernn.studies.reports.pruning_ranges import (
     pruned_side_by_side,
     recovery_side_by_side,
 )
+from sparsernn.studies.reports.reber_blocks import block_section
 from sparsernn.studies.reports.thesis_pruning import LEVELS, SOURCE, THESIS_BASE, THESIS_RETRAINING_EPOCHS
 from sparsernn.studies.tables import STATS, markdown_table, seed_stats, sweep_labels
 
@@ -75,7 +76,7 @@ def report(runs: pd.DataFrame, metrics: pd.DataFrame, out: Path) -> list[str]:
     panels, bands, pruned = _pruned_panels(metrics, kinds)
     figure = plot_pruned_accuracy(panels, out / f"pruned_{study}.png", bands=bands)
     points = f"{100 * tolerance:g} point{'s' if tolerance != 0.01 else ''}"
-    lines = [*TEST_NOTE, *_against_thesis(runs, metrics, kinds, tolerance, points)]
+    lines = [*TEST_NOTE, *_against_thesis(runs, metrics, kinds, tolerance, points), *block_section(runs)]
     lines += ["### Our runs in detail", ""]
     lines += [f"![accuracy right after pruning (mean over seeds, 95 % band)]({figure.name})", ""]
     recovery_rows = []
