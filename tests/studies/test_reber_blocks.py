@@ -85,7 +85,10 @@ def test_the_section_warns_when_a_recorded_accuracy_is_not_the_models(store, tmp
     try:
         summary.write_text(json.dumps(json.loads(original) | {"base_accuracy": 0.123}))
         shown = "\n".join(block_section(load(store)))
-        assert "**Warning**: recomputed test accuracy differs" in shown and "rnn_tanh seed 1" in shown
+        assert (
+            "**Warning**: the recomputed test accuracy is not the recorded" in shown
+            and "rnn_tanh seed 1" in shown
+        )
     finally:
         summary.write_text(original)
 

@@ -2,13 +2,13 @@
 
 A Darji-Reber test string is a valid Reber string or a walk of one of the eight invalid blocks of
 :data:`sparsernn.data.reber.DARJI_BLOCKS` (named by :func:`~sparsernn.data.reber.darji_block_of`).
-A base model that stops short of 100 % need not err at random: it may miss one whole block, the one
-whose strings differ from valid ones only in a letter it cannot carry to the read-out. The table
-counts, per cell and block, the test strings the saved models misclassify, as ``min–max`` over seeds.
+A base model that stops short of 100 % need not err at random: it may miss one whole block. The
+table counts, per cell and block, the test strings the saved models misclassify, as ``min–max`` over
+seeds.
 
 The models are evaluated again here (the runs save the base model, ``model.safetensors``), on the
 loaders the run itself used; a run whose recomputed accuracy is not its recorded ``base_accuracy``
-(its data or code changed since) is named in a warning line.
+(its data, code or arithmetic differ from the run's) is named in a warning line.
 """
 
 from __future__ import annotations
@@ -54,8 +54,8 @@ def block_errors(folder: str | Path) -> tuple[pd.DataFrame, float]:
     loaders = make_loaders(config)
     model = load_classifier(folder / MODEL_FILE).eval()
     wrong: list[bool] = []
-    # One thread, as the run evaluated: the same arithmetic, and small RNNs gain nothing from more
-    # threads (on a busy machine their spinning makes this many times slower).
+    # One thread: small RNNs gain nothing from more, and on a busy machine the threads' spinning makes
+    # this many times slower.
     with torch.no_grad(), one_thread():
         for batch in loaders.test:
             wrong += (model(batch.x, batch.lengths).argmax(dim=1) != batch.y).tolist()
@@ -118,8 +118,9 @@ def block_section(runs: pd.DataFrame) -> list[str]:
     ]
     if mismatched:
         lines += [
-            f"**Warning**: recomputed test accuracy differs from the recorded base accuracy for "
-            f"{', '.join(mismatched)}: the data or the code changed since the run.",
+            f"**Warning**: the recomputed test accuracy is not the recorded base accuracy for "
+            f"{', '.join(mismatched)}: data, code or arithmetic differ from the run's, so the counts may "
+            "not describe the run's model.",
             "",
         ]
     return lines
