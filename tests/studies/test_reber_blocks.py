@@ -15,6 +15,7 @@ from sparsernn.data.text import CharDataset
 from sparsernn.nn import load_classifier
 from sparsernn.results import load
 from sparsernn.studies import expand, parse_recipe, run_sweep
+from sparsernn.studies.pool import one_thread
 from sparsernn.studies.reports.reber_blocks import block_section, errors_by_block
 
 N_VALID = 100
@@ -48,7 +49,7 @@ def _expected(run: dict) -> dict[str, tuple[int, int]]:
     block_of = dict(zip(strings, names))
     _, test = darji_data(seed=seed, n_valid=N_VALID)
     model = load_classifier(Path(run["path"]) / "model.safetensors").eval()
-    with torch.no_grad():
+    with torch.no_grad(), one_thread():  # the report's thread count: the same arithmetic on any CPU
         (batch,) = DataLoader(CharDataset(test), batch_size=256, collate_fn=collate)  # one batch, as the run
         wrong = (model(batch.x, batch.lengths).argmax(dim=1) != batch.y).tolist()
     counts: dict[str, tuple[int, int]] = {}
