@@ -298,9 +298,15 @@ def _load_all_ways(data: bytes) -> None:
     def forbidden(*args, **kwargs):
         raise AssertionError("a checkpoint must never be unpickled")
 
+    class ForbiddenUnpickler(pickle.Unpickler):
+        """Still a class: a module first imported meanwhile may subclass it (torch._dynamo does)."""
+
+        __init__ = forbidden
+
     with tempfile.TemporaryDirectory() as folder, pytest.MonkeyPatch.context() as patch:
-        for name in ("load", "loads", "Unpickler"):
-            patch.setattr(pickle, name, forbidden)
+        patch.setattr(pickle, "load", forbidden)
+        patch.setattr(pickle, "loads", forbidden)
+        patch.setattr(pickle, "Unpickler", ForbiddenUnpickler)
         patch.setattr(torch, "load", forbidden)
         path = Path(folder) / "model.safetensors"
         path.write_bytes(data)
