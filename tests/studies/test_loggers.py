@@ -27,6 +27,7 @@ from sparsernn.studies.loggers import (
     mlflow_uri,
     points,
     swept_fields,
+    tracked_run,
 )
 from sparsernn.studies.recorder import RunResult
 
@@ -96,6 +97,12 @@ def test_points_name_series_by_metric_and_index_with_epochs_as_steps():
     assert (tag, step, math.isnan(value)) == ("loss/phase:pruned/level:0.5", 0, True)
     repeated = points([{"graph": 3, "values": {"a": 1.0}}] * 3)
     assert [step for _, step, _ in repeated] == [0, 1, 2]  # no step field: position in the series
+
+
+def test_timings_are_not_logged_as_metrics():
+    record = _record()
+    record.summary["resumed_s"] = 900.0
+    assert tracked_run(record).summary == {"test_accuracy": 0.5}
 
 
 def test_swept_fields_are_the_fields_that_differ():

@@ -8,7 +8,7 @@ import torch
 from sparsernn.results import load
 from sparsernn.studies import expand, parse_recipe, run_sweep
 from sparsernn.studies import partial as partial_module
-from sparsernn.studies.partial import FOLDER, NONE, open_partial, partial_dir
+from sparsernn.studies.partial import ELAPSED, FOLDER, NONE, open_partial, partial_dir
 from sparsernn.studies.protocols import controlled, controlled_jobs, darji_pruning
 from sparsernn.studies.runner import execute
 
@@ -53,7 +53,7 @@ def _kill_after_two_jobs(config, root, monkeypatch):
     killed = execute(config, partial_root=root)
     assert killed.status == "failed" and "killed" in killed.reason
     kept = sorted(p.name for p in partial_dir(root, config).iterdir())
-    assert kept == ["base.pt", "fingerprint", "job_ih_0.3.pt", "job_ih_0.6.pt"]
+    assert kept == ["base.pt", "elapsed_s", "fingerprint", "job_ih_0.3.pt", "job_ih_0.6.pt"]
 
 
 def test_a_killed_darji_run_resumes_from_its_finished_pieces(tmp_path, one_torch_thread, monkeypatch):
@@ -70,6 +70,22 @@ def test_a_killed_darji_run_resumes_from_its_finished_pieces(tmp_path, one_torch
     assert training.calls == JOBS - 2  # recovery training only: the base model came from the kept piece
     assert resumed.rows == reference.rows and resumed.summary == reference.summary
     assert _same_tensors(resumed.files["model.safetensors"], reference.files["model.safetensors"])
+
+
+def test_a_resumed_run_counts_the_earlier_attempts_in_its_wall_time(tmp_path, one_torch_thread, monkeypatch):
+    config = _config()
+    uninterrupted = execute(config, partial_root=tmp_path / "other")
+    assert uninterrupted.resumed_s == 0 and "resumed_s" not in uninterrupted.record().summary
+    _kill_after_two_jobs(config, tmp_path, monkeypatch)
+    elapsed = partial_dir(tmp_path, config) / ELAPSED
+    assert float(elapsed.read_text()) > 0  # the killed attempt's time up to its last kept piece
+    elapsed.write_text("1000.000")  # as if the killed attempt had run for 1000 s
+    monkeypatch.setattr(darji_pruning, "_recover", darji_pruning._recover.function)
+    resumed = execute(config, partial_root=tmp_path)
+    assert resumed.status == "ok", resumed.reason
+    assert resumed.resumed_s == 1000 and 1000 < resumed.wall_s < 1000 + uninterrupted.wall_s + 60
+    assert resumed.record().summary["resumed_s"] == 1000
+    assert float(elapsed.read_text()) > 1000  # the pieces this attempt kept add to the earlier time
 
 
 def test_resumed_jobs_in_workers_match_too(tmp_path, one_torch_thread, monkeypatch):
@@ -93,6 +109,7 @@ def test_the_sweep_resumes_a_killed_run_and_deletes_its_pieces(tmp_path, one_tor
     assert not (tmp_path / FOLDER).exists()
     (run,) = load(tmp_path).to_dict("records")
     assert run["safe_sparsity_ih"] == reference.summary["safe_sparsity_ih"]
+    assert 0 < run["resumed_s"] < run["wall_s"]  # the stored run says it resumed, and from how much
 
 
 def test_a_failed_run_keeps_its_pieces_and_a_retry_resumes_from_them(tmp_path, one_torch_thread, monkeypatch):
@@ -103,7 +120,7 @@ def test_a_failed_run_keeps_its_pieces_and_a_retry_resumes_from_them(tmp_path, o
     assert (failed.ok, failed.failed) == (0, 1)
     kept = sorted(p.name for p in partial_dir(tmp_path, config).iterdir())
     # not deleted with the failure
-    assert kept == ["base.pt", "fingerprint", "job_ih_0.3.pt", "job_ih_0.6.pt"]
+    assert kept == ["base.pt", "elapsed_s", "fingerprint", "job_ih_0.3.pt", "job_ih_0.6.pt"]
     recover = _Counting(darji_pruning._recover.function)
     monkeypatch.setattr(darji_pruning, "_recover", recover)
     retried = run_sweep([config], tmp_path, progress=False, retry_failed=True)
@@ -167,7 +184,7 @@ def test_a_killed_controlled_run_resumes_from_its_dense_base_and_finished_jobs(
     monkeypatch.setattr(controlled_jobs, "run_path", _Counting(controlled_jobs.run_path, fail_at=2))
     assert execute(config, partial_root=tmp_path).status == "failed"  # the random path died
     kept = sorted(p.name for p in partial_dir(tmp_path, config).iterdir())
-    assert kept == ["dense.pt", "fingerprint", "path_magnitude.pt"]
+    assert kept == ["dense.pt", "elapsed_s", "fingerprint", "path_magnitude.pt"]
     paths, dense = _Counting(controlled_jobs.run_path.function), _Counting(controlled.fit)
     monkeypatch.setattr(controlled_jobs, "run_path", paths)
     monkeypatch.setattr(controlled, "fit", dense)

@@ -53,6 +53,7 @@ from sparsernn.results.records import RunKey, RunRecord
 
 TRACKERS_FOLDER = "_trackers"
 STEP_FIELDS = ("step", "epoch", "graph_epoch")  # index fields that are a series' x axis
+TIMINGS = ("wall_s", "resumed_s")  # how long a run took, not what it computed: never logged as metrics
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,7 @@ def tracked_run(record: RunRecord, swept: Sequence[str] = ()) -> TrackedRun:
     summary = {
         name: float(value)
         for name, value in record.summary.items()
-        if isinstance(value, int | float) and not isinstance(value, bool) and name != "wall_s"
+        if isinstance(value, int | float) and not isinstance(value, bool) and name not in TIMINGS
     }
     return TrackedRun(key, status, params, tags, tuple(swept), list(record.rows), summary)
 

@@ -14,7 +14,10 @@ is used only by the same run (same config) with the same code:
   change a run's numbers (the whole package but its reports) and of the versions of Python, torch
   and NumPy; a folder with another fingerprint is emptied before use;
 - the sweep deletes the folder once the run is stored ok; a failed run keeps its pieces, so that
-  ``--retry-failed`` (after a transient failure, e.g. memory) resumes from them as a killed run does.
+  ``--retry-failed`` (after a transient failure, e.g. memory) resumes from them as a killed run does;
+- its ``elapsed_s`` is the wall-clock time the attempts so far spent up to their last kept piece, so
+  that a resumed run's ``wall_s`` counts the earlier attempts too (the time an attempt spent after its
+  last kept piece was lost with it and is not counted).
 
 Pieces are saved with :func:`torch.save` and read back with ``weights_only=True``: tensors, numbers,
 strings, lists and dicts, never arbitrary objects. The local backend gives runs a folder; elsewhere
@@ -28,6 +31,7 @@ import hashlib
 import io
 import shutil
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +45,7 @@ from sparsernn.studies.config import RunConfig
 
 FOLDER = ".partial"  # under the results folder
 FINGERPRINT = "fingerprint"
+ELAPSED = "elapsed_s"
 _PACKAGE = Path(__file__).resolve().parents[1]  # src/sparsernn
 _NOT_RESULTS = ("studies/reports/",)  # modules that only read stored runs
 T = TypeVar("T")
@@ -48,9 +53,15 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Partial:
-    """A run's folder of finished pieces; ``folder=None`` keeps nothing (every load misses)."""
+    """A run's folder of finished pieces; ``folder=None`` keeps nothing (every load misses).
+
+    ``earlier_s``: wall-clock seconds the earlier attempts spent up to their last kept piece;
+    ``opened``: when this attempt opened the folder (:func:`time.time`, the same clock in every worker).
+    """
 
     folder: Path | None = None
+    earlier_s: float = 0.0
+    opened: float = 0.0
 
     def load(self, name: str) -> Any | None:
         """The piece saved under ``name``, or ``None`` if there is none."""
@@ -65,6 +76,8 @@ class Partial:
         buffer = io.BytesIO()
         torch.save(value, buffer)
         write_atomic(self.folder / f"{name}.pt", buffer.getvalue())
+        elapsed = self.earlier_s + time.time() - self.opened
+        write_atomic(self.folder / ELAPSED, f"{elapsed:.3f}".encode())
 
     def kept(self, name: str, compute: Callable[[], T]) -> T:
         """The piece kept under ``name``; if there is none, ``compute()``, keep its value, return it."""
@@ -106,6 +119,7 @@ def open_partial(root: str | Path | None, config: RunConfig) -> Partial:
     another config or code version."""
     if root is None:
         return NONE
+    opened = time.time()
     folder = partial_dir(root, config)
     mark = fingerprint(config)
     stamp = folder / FINGERPRINT
@@ -113,7 +127,9 @@ def open_partial(root: str | Path | None, config: RunConfig) -> Partial:
         shutil.rmtree(folder)
     if not stamp.is_file():
         write_atomic(stamp, mark.encode())
-    return Partial(folder)
+    elapsed = folder / ELAPSED
+    earlier_s = float(elapsed.read_text()) if elapsed.is_file() else 0.0
+    return Partial(folder, earlier_s=earlier_s, opened=opened)
 
 
 def discard(root: str | Path, config: RunConfig) -> None:

@@ -65,6 +65,9 @@ class RunResult:
     ``params`` are the run's full validated protocol parameters, defaults included (``config.params``
     holds only the non-default ones, which identify the run); the store records them in ``config.json``
     so that reports read every parameter from the run itself.
+
+    ``wall_s`` includes ``resumed_s``, the time earlier attempts of a resumed run spent up to their
+    last kept piece (:mod:`sparsernn.studies.partial`); the summary holds ``resumed_s`` only when it is not 0.
     """
 
     config: RunConfig
@@ -74,6 +77,7 @@ class RunResult:
     files: dict[str, bytes] = field(default_factory=dict)
     reason: str = ""
     wall_s: float = 0.0
+    resumed_s: float = 0.0
     params: dict[str, Any] | None = None
     code: str = ""
 
@@ -83,6 +87,8 @@ class RunResult:
         if self.params is not None:
             config["params"] = self.params
         outcome = {"status": self.status, "reason": self.reason, "wall_s": round(self.wall_s, 3)}
+        if self.resumed_s:
+            outcome["resumed_s"] = round(self.resumed_s, 3)
         if self.code:
             outcome["code_fingerprint"] = self.code
         return RunRecord(self.config.key, config, {**outcome, **self.summary}, self.rows, self.files)

@@ -23,7 +23,7 @@ from sparsernn.studies.tables import (
     with_defaults,
 )
 
-OVERVIEW = ["seed", "status", "model.cell", "wall_s"]
+OVERVIEW = ["seed", "status", "model.cell", "wall_s", "resumed_s"]  # resumed_s: only where a run resumed
 SCORES = ["base_accuracy", "dense_accuracy", "test_accuracy", "final_accuracy", "density", "final_density"]
 TRAINING_PHASES = ("dense", "base", "finetune")  # one model trained through consecutive epochs
 _with_defaults = with_defaults  # the names the tests of this module know

@@ -22,6 +22,9 @@ def execute(
     ``partial_root`` (a results folder) where it keeps finished pieces and finds those of an earlier,
     killed attempt (:mod:`sparsernn.studies.partial`). Results depend on neither.
 
+    ``wall_s`` is this attempt's wall-clock time plus, for a run resumed from kept pieces, the time
+    the earlier attempts spent up to their last kept piece (``resumed_s``).
+
     A user error (:class:`~sparsernn.errors.SparsernnError`, e.g. a diverging loss) or an unexpected
     exception marks the run ``failed`` with the reason, so a sweep goes on with the other runs.
     """
@@ -45,7 +48,8 @@ def execute(
         rows=recorder.rows,
         files=recorder.files if status == "ok" else {},
         reason=reason,
-        wall_s=time.perf_counter() - start,
+        wall_s=time.perf_counter() - start + recorder.partial.earlier_s,
+        resumed_s=recorder.partial.earlier_s,
         params=params.model_dump(mode="json"),
         code=code_fingerprint(),
     )
