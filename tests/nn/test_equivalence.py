@@ -184,3 +184,31 @@ def test_functional_call_uses_masks():
         ref.weight_ih_l0.zero_()
     torch.testing.assert_close(out, ref(x)[0])
     assert not torch.equal(sparse(x)[0], out)  # the module's own parameters are used again afterwards
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_second_order_gradients_match_torch_with_masked_weights(cell):
+    """Hessian-vector products (Hessian-based pruning, gradient penalties) through the masks."""
+    ref, sparse = make_pair(cell)
+    ref, sparse = ref.double(), sparse.double()
+    masks = random_masks(sparse, 0.5, seed=5)
+    for name, mask in masks.items():
+        sparse.set_mask(name, mask)
+    x = torch.randn(T, B, IN, dtype=torch.double)
+
+    def masked_ref(params):
+        params = {n: torch.where(masks[n], p, 0.0) if n in masks else p for n, p in params.items()}
+        return torch.func.functional_call(ref, params, (x,))[0].pow(3).sum()
+
+    directions = {n: torch.randn_like(p) for n, p in sparse.named_parameters()}
+    hv = {}
+    for label, module, loss in (
+        ("ref", ref, lambda: masked_ref(dict(ref.named_parameters()))),
+        ("sparse", sparse, lambda: sparse(x)[0].pow(3).sum()),
+    ):
+        names, params = zip(*module.named_parameters(), strict=True)
+        grads = torch.autograd.grad(loss(), params, create_graph=True)
+        product = sum((g * directions[n]).sum() for n, g in zip(names, grads, strict=True))
+        hv[label] = dict(zip(names, torch.autograd.grad(product, params), strict=True))
+    for name in hv["ref"]:
+        torch.testing.assert_close(hv["sparse"][name], hv["ref"][name], msg=name)

@@ -54,7 +54,9 @@ class MaskedWeight(torch.autograd.Function):
     @staticmethod
     def backward(ctx: torch.autograd.function.FunctionCtx, grad: Tensor) -> tuple[Tensor, None]:
         (bits,) = ctx.saved_tensors
-        return masked_and(grad, bits), None
+        # Through the Function again, not the bare bit-AND (which autograd cannot differentiate): under
+        # create_graph (Hessian-vector products, gradient penalties) the gradient then keeps its graph.
+        return MaskedWeight.apply(grad, bits), None
 
 
 def mask_bits(mask: Tensor, weight: Tensor) -> Tensor | None:
