@@ -106,6 +106,24 @@ def test_models_pruned_with_torch_prune_are_pruned_by_their_weight_names():
         assert torch.equal(model[0].masks[name.split(".")[-1]], mask)
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning")  # torch on parametrized RNN weights
+def test_a_weight_under_a_parametrization_is_pruned_by_the_weight_it_computes():
+    from torch.nn.utils import parametrizations
+
+    import sparsernn as sr
+
+    torch.manual_seed(0)
+    model = parametrizations.weight_norm(sr.nn.SparseLSTM(4, 6), "weight_hh_l0")
+    weight = model.weight_hh_l0.detach()
+    masks = sp.magnitude(model, 0.5, scope="layer")
+    assert sorted(masks) == ["weight_hh_l0", "weight_ih_l0"]
+    kept = weight.abs() >= weight.abs().flatten().kthvalue(weight.numel() // 2 + 1).values
+    assert torch.equal(masks["weight_hh_l0"], kept)  # ranked by the computed weight, not its stored parts
+    assert sorted(sp.random(model, 0.5, weights="hh", seed=0)) == ["weight_hh_l0"]
+    sp.apply(model, masks)
+    assert model.sparsity() == pytest.approx(0.5, abs=0.02)
+
+
 @pytest.mark.parametrize(
     ("mask", "message"),
     [

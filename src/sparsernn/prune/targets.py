@@ -6,7 +6,8 @@ A *target* is one recurrent weight matrix: ``weight_ih_l<k>[_reverse]`` (input-t
 them). Biases and LSTM projection weights (``weight_hr_l<k>``) are never pruned. Targets are named by
 their qualified parameter name, as in ``model.named_parameters()`` (``"rnn.weight_ih_l0"``); a weight
 pruned with ``torch.nn.utils.prune`` keeps its own name (``weight_hh_l0``, not ``weight_hh_l0_orig``),
-is read as its pruned value and counts its pruned entries as already pruned.
+is read as its pruned value and counts its pruned entries as already pruned; a weight under a torch
+parametrization (``weight_norm``, ...) keeps its own name too and is read as the weight it computes.
 """
 
 from __future__ import annotations
@@ -66,15 +67,15 @@ def _kind(local: str) -> str | None:
 
 
 def recurrent_targets(model: torch.nn.Module) -> Iterator[Target]:
-    """Yield every ``ih``/``hh`` weight of every ``torch.nn.RNNBase`` in ``model``, in parameter order."""
+    """Yield every ``ih``/``hh`` weight of every ``torch.nn.RNNBase`` in ``model``, in the module's weight order."""
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"expected a torch.nn.Module, got {type(model).__name__}")
     for prefix, module in model.named_modules():
         if not isinstance(module, torch.nn.RNNBase):
             continue
-        for local, _ in module.named_parameters(recurse=False):
-            if local.endswith("_orig") and _torch_prune_mask(module, local[: -len("_orig")]) is not None:
-                local = local[: -len("_orig")]  # torch.nn.utils.prune's parameter: named as the weight
+        # The weights' own names, whoever stores them: torch.nn.utils.prune keeps `<name>_orig`, a torch
+        # parametrization (weight_norm, ...) keeps `parametrizations.<name>.original*`.
+        for local in module._flat_weights_names:
             kind = _kind(local)
             if kind is not None:
                 yield Target(f"{prefix}.{local}" if prefix else local, local, kind, module)
