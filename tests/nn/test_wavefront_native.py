@@ -132,6 +132,22 @@ def test_only_the_latest_training_forward_is_backpropagated():
         first.sum().backward()
 
 
+@pytest.mark.parametrize("use_native", [True, False])
+def test_second_order_gradients_are_refused_not_wrong(use_native):
+    """The backward is written by hand (no graph): a second derivative or backward through it raises."""
+    models = [GraphClassifier.from_graph(nx.path_graph(4), "gru", vocab_size=128)]
+    packed = PackedModels(models, native=use_native)
+    x = torch.tensor([[66, 84, 69], [66, 69, 0]])
+    params = list(packed.parameters())
+    grads = torch.autograd.grad(packed(x).pow(2).sum(), params, create_graph=True, allow_unused=True)
+    with pytest.raises(RuntimeError, match=r"once_differentiable|backpropagated once"):
+        torch.autograd.grad(sum(g.sum() for g in grads if g is not None), params, allow_unused=True)
+    out = packed(x).sum()
+    out.backward(retain_graph=True)
+    with pytest.raises(RuntimeError, match="backpropagated once"):
+        out.backward()
+
+
 @pytest.mark.parametrize("cell", CELLS)
 @pytest.mark.parametrize(("block", "batch"), [(1, 1), (4, 5), (8, 40)])
 def test_kernel_equals_the_torch_path_for_other_blocks_and_batches(cell, block, batch):

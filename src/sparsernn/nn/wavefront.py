@@ -29,6 +29,7 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+from torch.autograd.function import once_differentiable
 
 from sparsernn.errors import ConfigError
 from sparsernn.nn.base import SparseRNNBase
@@ -205,7 +206,13 @@ class _Wavefront(torch.autograd.Function):
         return state.hist.view(-1, state.hist.shape[-1]).gather(0, read_index)
 
     @staticmethod
+    @once_differentiable  # written by hand, without a graph: a second derivative raises instead of being wrong
     def backward(ctx, d_read: Tensor):
+        if ctx.state is None:  # its buffers were consumed by the first backward
+            raise RuntimeError(
+                "PackedModels: a training forward pass can be backpropagated once "
+                "(no retain_graph reuse, no second derivatives)"
+            )
         state, saved, ws, generation, lib, weights, bits = ctx.state
         if generation != ws.generation:
             raise RuntimeError("PackedModels: only the latest training forward pass can be backpropagated")
