@@ -94,3 +94,32 @@ def test_files_beside_the_publication_that_are_no_publications_do_not_count(stor
     result = CliRunner().invoke(main, ["report", str(store), "--study", "tiny", "--publish", str(dest)])
     assert result.exit_code == 0, result.output
     assert (dest / "summary.md").is_file()
+
+
+def _publish(store, dest):
+    return CliRunner().invoke(main, ["report", str(store), "--study", "tiny", "--publish", str(dest)])
+
+
+def test_a_destination_that_is_no_publication_is_refused_and_kept(store, tmp_path, monkeypatch):
+    source = tmp_path / "repo" / "src"
+    source.mkdir(parents=True)
+    (source / "important.py").write_text("keep me")
+    results = tmp_path / "docs" / "results"
+    (results / "other").mkdir(parents=True)
+    (results / "other" / "summary.md").write_text("# another study's page")
+    for dest, reason in [
+        (source, "it holds important.py"),
+        (results, "it holds the folder other"),  # the study's name forgotten
+        (store, "inside the results folder"),
+        (store / "tiny", "inside the results folder"),
+        (tmp_path / "repo", "the working folder"),
+    ]:
+        monkeypatch.chdir(tmp_path / "repo")
+        result = _publish(store, dest)
+        assert result.exit_code == 2, result.output
+        assert result.output.startswith(f"error: cannot publish to {dest}:") and reason in result.output
+        assert result.output.count("\n") == 1
+    assert (source / "important.py").read_text() == "keep me"
+    assert (results / "other" / "summary.md").is_file()
+    assert len(list((store / "tiny").glob("*/seed_*/summary.json"))) == 2  # the stored runs are untouched
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["docs", "repo"]  # nothing left behind

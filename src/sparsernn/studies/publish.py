@@ -7,7 +7,9 @@ summary scalars, floats rounded to 4 significant digits; no weights, no paths). 
 built beside the old one and swapped in, so a reader sees the old publication or the new one, never
 a mix. A publication that would bring the publications beside it (the sub-folders of its parent,
 e.g. ``docs/results``, that hold a ``summary.md``) above :data:`MAX_PUBLISHED_BYTES` is refused
-before anything changes.
+before anything changes, and so is a destination that exists but is not an earlier publication (a
+folder with sub-folders or with other files than ``*.md``, ``*.png``, ``*.csv``: the results folder,
+``docs/results`` itself, a source tree) or that is the results folder or lies inside it.
 
 A report may write *sub-pages*: folders of the report holding their own ``summary.md`` (with
 their figures), e.g. the ``controlled_pruning`` report's ``expansion-pruning/``. Each is published
@@ -33,6 +35,11 @@ from sparsernn.studies.report import write_report
 MAX_PUBLISHED_BYTES = 5_000_000
 MAX_FIGURE_BYTES = 300_000
 DROPPED = ("path",)  # machine-specific
+PUBLISHED_SUFFIXES = (
+    ".md",
+    ".png",
+    ".csv",
+)  # what a publication holds; a folder with anything else is not one
 SIGNIFICANT = 4
 
 
@@ -93,6 +100,44 @@ def small_png(path: Path, limit: int = MAX_FIGURE_BYTES) -> bytes:
     return data
 
 
+def check_destination(dest: Path, results: Path | None = None) -> None:
+    """Raise DataError unless ``dest`` may be (re)placed by a publication: absent, or an earlier one
+    (no sub-folders, only ``*.md``/``*.png``/``*.csv`` files), and neither the working folder nor, when
+    given, the ``results`` folder or a folder inside it.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> root = pathlib.Path(tempfile.mkdtemp()); (root / "src").mkdir(); _ = (root / "src" / "a.py").write_text("")
+    >>> check_destination(root / "new")
+    >>> check_destination(root / "src")
+    Traceback (most recent call last):
+    sparsernn.errors.DataError: cannot publish to .../src: it holds a.py, which is no part of a publication (only *.md, *.png and *.csv files); expected a new folder or an earlier publication
+    """
+    resolved = dest.resolve()
+    if resolved == Path.cwd().resolve() or resolved in Path.cwd().resolve().parents:
+        raise DataError(
+            f"cannot publish to {dest}: it is the working folder or holds it; expected a sub-folder"
+        )
+    if results is not None and (resolved == results.resolve() or results.resolve() in resolved.parents):
+        raise DataError(
+            f"cannot publish to {dest}: it is inside the results folder {results}; expected a folder elsewhere"
+        )
+    if not dest.exists():
+        return
+    if not dest.is_dir():
+        raise DataError(f"cannot publish to {dest}: it is a file; expected a folder")
+    foreign = next(
+        (p for p in sorted(dest.iterdir()) if p.is_dir() or p.suffix not in PUBLISHED_SUFFIXES), None
+    )
+    if foreign is not None:
+        what = f"the folder {foreign.name}" if foreign.is_dir() else foreign.name
+        raise DataError(
+            f"cannot publish to {dest}: it holds {what}, which is no part of a publication (only *.md, *.png "
+            "and *.csv files); expected a new folder or an earlier publication"
+        )
+
+
 def _swap(staged: Path, dest: Path) -> None:
     """Replace ``dest`` by ``staged`` with two renames (the old folder removed after)."""
     old = None
@@ -110,7 +155,8 @@ def publish(report: str | Path, runs: pd.DataFrame, dest: str | Path) -> Path:
     Raises
     ------
     DataError
-        When ``report`` holds no ``summary.md``, or the publication root would exceed 5 MB.
+        When ``report`` holds no ``summary.md``, a destination is not a publication
+        (:func:`check_destination`), or the publication root would exceed 5 MB.
 
     Examples
     --------
@@ -124,6 +170,8 @@ def publish(report: str | Path, runs: pd.DataFrame, dest: str | Path) -> Path:
     if not (report / "summary.md").is_file():
         raise DataError(f"no summary.md in {report}; expected a written report")
     pages = _pages(report, dest, compact_runs(runs))
+    for folder in pages:
+        check_destination(folder)
     root = dest.parent
     replaced = sum(published_bytes(root) - published_bytes(root, skip=folder) for folder in pages)
     new = sum(len(b) for files in pages.values() for b in files.values())
@@ -196,6 +244,7 @@ def without_folder(text: str, results: str | Path) -> str:
 
 def publish_report(results: str | Path, dest: str | Path, *, study: str | None = None) -> Path:
     """Write the report of ``results`` (one ``study`` or all) in a fresh folder and :func:`publish` it."""
+    check_destination(Path(dest), Path(results))  # before the report is computed
     with tempfile.TemporaryDirectory(prefix="sparsernn-report-") as tmp:
         summary = write_report(results, Path(tmp), study=study)
         summary.write_text(without_folder(summary.read_text(), Path(results)))
