@@ -53,6 +53,25 @@ def test_bad_fields_are_named(raw, message):
         make_config(raw, source="recipe r.yaml")
 
 
+@pytest.mark.parametrize(
+    ("override", "field"),
+    [
+        ("params.sparsity=true", "params.sparsity"),  # would prune everything
+        ("model.hidden_size=yes", "model.hidden_size"),  # YAML's yes is true
+        ("train.clip=false", "train.clip"),  # clipping off is null, not false
+        ("seeds=[0, true]", "seeds"),
+    ],
+)
+def test_a_boolean_where_a_number_belongs_is_refused(override, field):
+    with pytest.raises(ConfigError, match=rf"{field}: expected a number, not true or false"):
+        expand(parse_recipe(BASE, overrides=[override]))
+
+
+def test_booleans_still_fill_boolean_fields():
+    (config,) = expand(parse_recipe({**BASE, "params": {"save_model": False}}))
+    assert config.params == {"save_model": False}
+
+
 def test_recipe_expansion_is_sweep_product_times_seeds():
     recipe = parse_recipe(
         {

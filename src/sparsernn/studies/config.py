@@ -12,9 +12,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from typing import Any, Literal
+import types
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from sparsernn._registry import lookup
 from sparsernn.errors import ConfigError
@@ -34,10 +35,43 @@ MAX_BATCH = 1_000_000
 MAX_EPOCHS = 100_000
 
 
+def _plain(annotation: Any) -> Any:
+    """``annotation`` without ``Annotated[...]`` constraints."""
+    return get_args(annotation)[0] if get_origin(annotation) is Annotated else annotation
+
+
+def _number_only(annotation: Any) -> bool:
+    """Whether a field of this type holds a number (``int``, ``float``, perhaps ``None``) and nothing else.
+
+    Examples
+    --------
+    >>> _number_only(float | None), _number_only(bool), _number_only(Literal["a"])
+    (True, False, False)
+    """
+    annotation = _plain(annotation)
+    if get_origin(annotation) in (Union, types.UnionType):
+        options = [a for a in get_args(annotation) if a is not type(None)]
+        return bool(options) and all(_number_only(a) for a in options)
+    return annotation in (int, float)
+
+
 class Section(BaseModel):
-    """Base of every config section: immutable, unknown fields rejected, floats finite (no NaN, no inf)."""
+    """Base of every config section: immutable, unknown fields rejected, floats finite (no NaN, no inf),
+    and no ``true``/``false`` where a number (or a list of numbers) belongs: pydantic would read it as
+    1 or 0 (``sparsity=true``: prune everything)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_for_a_number(cls, value: Any, info: ValidationInfo) -> Any:
+        annotation = _plain(cls.model_fields[info.field_name].annotation)
+        values = [value]
+        if get_origin(annotation) in (list, tuple) and isinstance(value, list | tuple):
+            annotation, values = get_args(annotation)[0], list(value)
+        if _number_only(annotation) and any(isinstance(v, bool) for v in values):
+            raise ValueError("expected a number, not true or false")
+        return value
 
 
 class DataConfig(Section):
