@@ -78,7 +78,10 @@ BAD = [
     ({**TINY, "protocol": "darji_structure", "params": {"n_max": 10**6}}, "params.n_max: Input should be"),
     ({**TINY, "protocol": "darji_structure", "params": {"family": "star"}}, "unknown graph family 'star'"),
     (
-        {**TINY, "sweep": {"train.lr": [0.1] * 2000, "train.epochs": [1] * 1000}},
+        {
+            **TINY,
+            "sweep": {"train.lr": [0.1 + k / 1e5 for k in range(2000)], "train.epochs": list(range(1, 1001))},
+        },
         f"sweep: 2000000 runs .* exceed the maximum of {MAX_RUNS}",
     ),
 ]
@@ -102,7 +105,11 @@ def test_bad_recipes_fail_before_any_run_in_one_line(tmp_path, recipe, message):
 
 
 def test_a_huge_sweep_is_refused_well_under_a_second():
-    sweep = {"train.lr": [0.1] * 100, "train.epochs": [1] * 100, "model.hidden_size": [4] * 100}
+    sweep = {
+        "train.lr": [k / 1e3 for k in range(1, 101)],
+        "train.epochs": list(range(1, 101)),
+        "model.hidden_size": list(range(1, 101)),
+    }
     text = yaml.safe_dump({**TINY, "seeds": list(range(20)), "sweep": sweep})
     start = time.perf_counter()
     with pytest.raises(ConfigError, match=r"sweep: 20000000 runs"):

@@ -16,6 +16,7 @@ from sparsernn.studies.builtin import RECIPES_FOLDER
 from sparsernn.studies.overrides import parse_override
 from sparsernn.studies.plan import format_plan, plan_runs, swept_values
 from sparsernn.studies.recipe import Recipe, expand
+from sparsernn.studies.sweep import unique_runs
 
 ROOT = Path(__file__).resolve().parents[2]
 SMOKE = ROOT / "recipes" / "smoke.yaml"
@@ -229,6 +230,29 @@ def test_swept_values_follow_the_expansion_order():
     assert len(values) == len(configs) == 16
     for point, config in zip(values, configs):
         assert (point["model.cell"], point["train.epochs"]) == (config.model.cell, config.train.epochs)
+
+
+def test_the_plan_counts_sweep_points_that_make_the_same_run_once_as_the_sweep_does():
+    sweep = {"data": [{"name": "mnist1d"}, {"name": "mnist1d", "batch_size": 32}]}  # 32 is the default
+    recipe = parse_recipe({**TINY, "sweep": sweep})
+    configs = expand(recipe)
+    assert len(configs) == 2 and len(unique_runs(configs)) == 1
+    assert len(plan_runs(recipe, configs)) == 1
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("seeds=[0, 1, 0]", "seeds: 0 is given twice; expected distinct seeds"),
+        (
+            "sweep={model.cell: [gru, lstm, gru]}",
+            "sweep.model.cell: 'gru' is given twice; expected distinct values",
+        ),
+    ],
+)
+def test_a_seed_or_sweep_value_given_twice_is_refused(override, message):
+    with pytest.raises(ConfigError, match=message):
+        parse_recipe(TINY, overrides=[override])
 
 
 def test_plan_reads_the_state_of_each_run_and_creates_nothing(tmp_path):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sparsernn.results.records import RunKey
 from sparsernn.results.store import run_status
 from sparsernn.studies.config import RunConfig
 from sparsernn.studies.recipe import Recipe
@@ -69,10 +70,11 @@ def plan_runs(
     (4, {'model.cell': 'rnn_tanh'}, 'pending', 12)
     """
     values = swept_values(recipe)
-    return [
-        PlannedRun(c.study, c.key.hash, c.seed, point, _state(results, c))
-        for c, point in zip(configs, values)
-    ]
+    planned: dict[RunKey, PlannedRun] = {}  # sweep points that make the same run are one run, as in the sweep
+    for c, point in zip(configs, values):
+        if c.key not in planned:
+            planned[c.key] = PlannedRun(c.study, c.key.hash, c.seed, point, _state(results, c))
+    return list(planned.values())
 
 
 def _shown(value: Any) -> str:

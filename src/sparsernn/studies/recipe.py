@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import json
 import math
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -142,9 +143,15 @@ def parse_recipe(raw: object, *, source: str = "recipe", overrides: str | Iterab
         recipe = Recipe.model_validate(raw)
     except ValidationError as error:
         raise ConfigError(describe_validation_error(error, source)) from None
+    repeated = _repeated(recipe.seeds)
+    if repeated is not None:
+        raise ConfigError(f"{source}: seeds: {repeated} is given twice; expected distinct seeds")
     for key, values in recipe.sweep.items():
         if not values:
             raise ConfigError(f"{source}: sweep.{key}: needs at least one value")
+        repeated = _repeated(values)
+        if repeated is not None:
+            raise ConfigError(f"{source}: sweep.{key}: {repeated!r} is given twice; expected distinct values")
     count = math.prod(len(values) for values in recipe.sweep.values()) * len(recipe.seeds)
     if count > MAX_RUNS:
         raise ConfigError(
@@ -152,6 +159,23 @@ def parse_recipe(raw: object, *, source: str = "recipe", overrides: str | Iterab
             "split the study into several recipes"
         )
     return recipe
+
+
+def _repeated(values: list[Any]) -> Any | None:
+    """The first value of ``values`` that occurs again (compared as canonical JSON), or None.
+
+    Examples
+    --------
+    >>> _repeated([0, 1, 0]), _repeated([{"a": 1}, {"a": 2}]), _repeated([[1], [1]])
+    (0, None, [1])
+    """
+    seen = set()
+    for value in values:
+        text = json.dumps(value, sort_keys=True, default=str)
+        if text in seen:
+            return value
+        seen.add(text)
+    return None
 
 
 def _set_path(tree: dict[str, Any], dotted: str, value: Any, source: str) -> None:
