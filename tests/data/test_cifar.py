@@ -118,3 +118,15 @@ def test_read_records_shapes(tmp_path):
 def test_bad_options(cifar_root, options):
     with pytest.raises(ConfigError):
         build_cifar10(seed=0, root=cifar_root[0], **options)
+
+
+def test_the_check_before_a_study_needs_every_file(cifar_root):
+    from sparsernn.data.registry import check_files
+
+    root = cifar_root[0]
+    check_files("cifar10", {"root": str(root)})
+    (root / "data_batch_3.bin").unlink()  # the test batch alone does not train anything
+    with pytest.raises(
+        DataError, match=r"dataset 'cifar10': missing files in .*sparsernn data prepare cifar10"
+    ):
+        check_files("cifar10", {"root": str(root)})

@@ -284,7 +284,7 @@ def test_missing_data_files_name_how_to_get_them(tmp_path):
     cifar = _with(_with(TINY, "data.name", "cifar10"), "data.options.root", str(tmp_path / "my cifar"))
     fashion = _with(_with(TINY, "data.name", "fashion_mnist"), "data.options.root", str(tmp_path / "fm"))
     expected = {
-        "cifar": f"no files in {tmp_path / 'my cifar'}; prepare them first with: sparsernn data prepare "
+        "cifar": f"missing files in {tmp_path / 'my cifar'}; prepare them first with: sparsernn data prepare "
         f"cifar10 --root '{tmp_path / 'my cifar'}'",
         "fashion": f"{tmp_path / 'fm'}: no Fashion-MNIST IDX files; install them with 'apt-get install",
     }
@@ -313,7 +313,7 @@ def test_a_finished_run_needs_no_data(tmp_path, monkeypatch):
     recipe = _with(_with(TINY, "data.name", "cifar10"), "data.options.root", str(tmp_path / "gone"))
     configs = expand(parse_recipe_text(yaml.safe_dump(recipe)))
     monkeypatch.setattr(sweep, "execute", lambda config, **kwargs: RunResult(config, "ok", {}))
-    with pytest.raises(DataError, match="no files in"):
+    with pytest.raises(DataError, match="missing files in"):
         sweep.run_sweep(configs, tmp_path / "results", progress=False)
     write_run(tmp_path / "results", RunResult(configs[0], "ok", {"test_accuracy": 0.5}))
     outcome = sweep.run_sweep(configs, tmp_path / "results", progress=False)  # nothing left to run

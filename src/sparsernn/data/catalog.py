@@ -122,8 +122,9 @@ def _speech_available(root: Path) -> bool:
     return (root / speech_layout.VALIDATION_LIST).is_file() and (root / speech_layout.TESTING_LIST).is_file()
 
 
-def _cifar_available(root: Path) -> bool:
-    return (cifar.cifar_folder(root) / cifar.FILES["test"][0]).is_file()
+def _cifar_available(root: Path) -> bool:  # every file: a study trains on all five batches
+    folder = cifar.cifar_folder(root)
+    return all((folder / name).is_file() for name in cifar.FILES["train"] + cifar.FILES["test"])
 
 
 def _synthetic_folder(root: Root) -> Path:

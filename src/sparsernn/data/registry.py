@@ -201,7 +201,7 @@ def check_files(name: str, options: Mapping[str, Any], *, fetch: bool = False) -
     >>> check_files("cifar10", {"root": "/nonexistent/cifar"})
     Traceback (most recent call last):
     ...
-    sparsernn.errors.DataError: dataset 'cifar10': no files in /nonexistent/cifar; prepare them first with: sparsernn data prepare cifar10 --root /nonexistent/cifar
+    sparsernn.errors.DataError: dataset 'cifar10': missing files in /nonexistent/cifar; prepare them first with: sparsernn data prepare cifar10 --root /nonexistent/cifar
     """
     dataset = _record(name)
     if dataset.folder is None or dataset.available is None or dataset.on_demand:
@@ -230,7 +230,9 @@ def check_files(name: str, options: Mapping[str, Any], *, fetch: bool = False) -
                 f"get the files with: {command}"
             ) from None
         return
-    raise DataError(f"dataset {dataset.name!r}: no files in {folder}; prepare them first with: {command}")
+    raise DataError(
+        f"dataset {dataset.name!r}: missing files in {folder}; prepare them first with: {command}"
+    )
 
 
 def build(name: str, *, seed: int, **options: Any) -> DataSplits:
