@@ -200,8 +200,9 @@ def test_study_names_are_plain_folder_names(name):
 @example([2000, 1000], 1)  # 2,000,000 runs took > 30 s to expand
 def test_sweeps_above_the_maximum_are_refused_before_expanding(lengths, seeds):
     keys = ["train.lr", "train.epochs", "model.hidden_size", "data.batch_size", "params.sparsity"]
-    values = {"train.lr": 0.1, "train.epochs": 1, "model.hidden_size": 4, "data.batch_size": 8}
-    sweep = {k: [values.get(k, 0.5)] * n for k, n in zip(keys, lengths)}
+    sweep = {k: list(range(1, n + 1)) for k, n in zip(keys, lengths)}  # distinct values (checked)
+    if "params.sparsity" in sweep:
+        sweep["params.sparsity"] = [k / 10**6 for k in sweep["params.sparsity"]]  # fractions
     raw = {**VALID, "seeds": list(range(seeds)), "sweep": sweep}
     start = time.perf_counter()
     try:

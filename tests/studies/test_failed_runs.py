@@ -29,13 +29,14 @@ def _fake_cifar(root: Path, per_file: int = 4) -> None:
 
 @pytest.fixture
 def failing(tmp_path) -> tuple[Path, Path, Path]:
-    """A recipe of two runs that fail at once (their CIFAR-10 file is truncated), and its folders.
+    """A recipe of two runs that fail at once (their CIFAR-10 files are truncated), and its folders.
 
-    The file is there, so the check before the first run (missing data) passes and the runs fail.
+    The files are there, so the check before the first run (missing data) passes and the runs fail.
     """
     data = tmp_path / "cifar"
     data.mkdir()
-    (data / "test_batch.bin").write_bytes(b"trunc")
+    for name in [*(f"data_batch_{i}.bin" for i in range(1, 6)), "test_batch.bin"]:
+        (data / name).write_bytes(b"trunc")
     recipe = {
         "study": "fails",
         "seeds": [0, 1],
