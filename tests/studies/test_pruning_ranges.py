@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from sparsernn import prune
+from sparsernn.results import load
 from sparsernn.studies.reports.pruning_ranges import (
     THESIS_LEVELS,
     at_chance_note,
@@ -201,3 +203,37 @@ def test_a_base_model_at_chance_is_left_out_of_the_ranges():
         and "rnn_tanh seed 2 (0.503)" in note
     )
     assert at_chance_note(runs.iloc[:2]) == []
+
+
+def test_a_study_sweeping_more_than_the_cell_is_not_pooled_by_cell(tmp_path, one_torch_thread):
+    """Each config keeps its own tolerance, and the per-cell thesis tables (which would mix the configs
+    of one cell) are left out with a line saying why."""
+    from sparsernn.results import load_metrics
+    from sparsernn.studies import expand, parse_recipe, run_sweep
+    from sparsernn.studies.report import write_report
+
+    recipe = {
+        "study": "p",
+        "protocol": "darji_pruning",
+        "data": {"name": "darji_reber", "options": {"n_valid": 60}, "batch_size": 16},
+        "model": {"cell": "gru", "hidden_size": 6, "embedding_dim": 4},
+        "train": {"epochs": 8, "lr": 0.02},
+        "params": {"kinds": ["hh"], "sparsities": [0.5, 1.0], "recovery_epochs": 2},
+        "sweep": {"params.tolerance": [0.0, 0.5]},
+    }
+    assert run_sweep(expand(parse_recipe(recipe)), tmp_path, progress=False).ok == 2
+    text = write_report(tmp_path).read_text()
+    assert "### Against the thesis" not in text
+    assert "The comparison with the thesis (per cell) is left out" in text and "`params.tolerance`" in text
+    metrics, runs = load_metrics(tmp_path), load(tmp_path)
+    for tolerance in (0.0, 0.5):
+        (run,) = runs.loc[runs["params.tolerance"] == tolerance, "run"]
+        base = float(runs.loc[runs["run"] == run, "base_accuracy"].iloc[0])
+        mine = metrics[
+            (metrics["run"] == run) & (metrics["phase"] == "recovery") & (metrics["name"] == "accuracy")
+        ]
+        expected = []
+        for _, level in mine.sort_values("epoch").groupby("sparsity"):
+            epochs = prune.recovery_epochs(level["value"].tolist(), base, tolerance=tolerance)
+            expected.append("never" if epochs is None else str(epochs))
+        assert f"| tolerance={tolerance:g} | hh | {' | '.join(expected)} |" in text

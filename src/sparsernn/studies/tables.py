@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 import numpy as np
@@ -84,6 +85,28 @@ def varying_columns(runs: pd.DataFrame) -> list[str]:
         if c.split(".")[0] in CONFIG_SECTIONS and not any(o.startswith(f"{c}.") for o in names)
     ]
     return [c for c in config if with_defaults(runs[c]).map(str).nunique() > 1]
+
+
+MAX_SLUG = 80  # characters of a label in a file name (file systems allow 255 bytes per name)
+
+
+def slug(text: str) -> str:
+    """A file-name-safe version of ``text`` (a label); a long one is cut and ends in a hash of the whole
+    text, so that different labels keep different names.
+
+    Examples
+    --------
+    >>> slug("fashion mnist/rows")
+    'fashion_mnist_rows'
+    >>> long = "sparsities=" + ", ".join(["0.0125"] * 80)
+    >>> len(slug(long)), slug(long) != slug(long + "5")
+    (80, True)
+    """
+    safe = re.sub(r"[^\w.=-]+", "_", text)
+    if len(safe) <= MAX_SLUG:
+        return safe
+    digest = hashlib.sha256(text.encode()).hexdigest()[:10]
+    return f"{safe[: MAX_SLUG - 11]}-{digest}"
 
 
 def sweep_labels(runs: pd.DataFrame) -> dict[str, str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from sparsernn.plots.style import ACCURACY_LIMITS
 from sparsernn.prune.stopping import PathKey, PruningPath, expansion_flags, knee
 from sparsernn.studies.reports.controlled_paths import by_cell
 from sparsernn.studies.reports.controlled_stopping import SYMBOLS
-from sparsernn.studies.tables import seed_stats
+from sparsernn.studies.tables import seed_stats, slug
 
 GAP_MEASURES = ("delta_s", "delta_r", "delta_s_weighted")
 MATRIX_VIEWS = ("ih", "hh")  # the weight matrices a criterion prunes (``step`` joins them)
@@ -24,17 +23,6 @@ SCRATCH_NAMES = {
     "scratch:expander": "expander, from scratch",
     "scratch:erdos_renyi": "Erdős–Rényi, from scratch",
 }
-
-
-def slug(text: str) -> str:
-    """A file-name-safe version of ``text``.
-
-    Examples
-    --------
-    >>> slug("fashion mnist/rows")
-    'fashion_mnist_rows'
-    """
-    return re.sub(r"[^\w.=-]+", "_", text)
 
 
 def weakest(path: PruningPath, measure: str, views: tuple[str, ...]) -> list[float]:

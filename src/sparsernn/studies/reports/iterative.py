@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import math
-import re
 from pathlib import Path
 
 import pandas as pd
 
 from sparsernn.plots import plot_expansion_curves
 from sparsernn.studies.protocols.iterative import first_zero_crossing
-from sparsernn.studies.tables import markdown_table, seed_stats, sweep_labels
+from sparsernn.studies.tables import markdown_table, seed_stats, slug, sweep_labels
 
 ACCURACY_DROP = 0.05  # "accuracy drops": five points below the dense model
 
@@ -104,7 +103,7 @@ def _config_section(label: str, group: pd.DataFrame, metrics: pd.DataFrame, out:
     acc_means, acc_bands = _mean_and_bands(seed_stats(accuracy, ["curve", "level"]))
     mean_acc, n = acc_means["accuracy"], len(per_run)
     drop = first_drop(mean_acc)
-    slug = re.sub(r"[^\w.=-]+", "_", label)
+    name = slug(label)
     lines, table = [], []
     for weighted in (False, True):
         stats = seed_stats(_long([gap_curves(m, weighted=weighted) for m in per_run]), ["curve", "level"])
@@ -115,7 +114,7 @@ def _config_section(label: str, group: pd.DataFrame, metrics: pd.DataFrame, out:
             mean_acc,
             curves,
             cross,
-            out / f"expansion_{slug}_{kind}.png",
+            out / f"expansion_{name}_{kind}.png",
             title=f"{label} ({kind}, n={n})",
             bands={**bands, "accuracy": acc_bands["accuracy"]},
         )
