@@ -150,7 +150,8 @@ GLOSSARY = {
     "ci95_high": "upper end of that interval; figures shade it around the mean line",
     "r": "Pearson correlation of a feature with accuracy (p: its two-sided p-value)",
     "R²": "coefficient of determination of predicted accuracies on held-out rows",
-    "wall_s": "wall-clock seconds a run took (for a resumed run, with its earlier attempts' resumed_s)",
+    "wall_s": "wall-clock seconds a run took; with resumed_s, its earlier attempts included (a run stored "
+    "before sparsernn recorded resumed_s counts its last attempt only)",
     "resumed_s": "seconds the earlier, killed attempts of a resumed run spent up to their last kept piece",
     "code_fingerprint": "hash of the code that computed a run (package sources, Python, torch, NumPy versions)",
     "density": "fraction of the prunable weights kept",
