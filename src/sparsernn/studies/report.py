@@ -13,6 +13,7 @@ from sparsernn.results import load, load_metrics
 from sparsernn.studies.recipe_coverage import coverage_lines, plan_of
 from sparsernn.studies.registry import get_protocol, with_default_params
 from sparsernn.studies.tables import (
+    IN_PLAN,
     PLANNED_RUNS,
     STATS,
     glossary,
@@ -100,7 +101,7 @@ def _study_section(study: str, runs: pd.DataFrame, metrics: pd.DataFrame, out: P
     ok = runs[runs["status"] == "ok"]
     lines += _seed_section(ok)
     if planned is not None:  # a protocol's report may say how much of the study its tables cover
-        ok = ok.assign(**{PLANNED_RUNS: len(planned)})
+        ok = ok.assign(**{PLANNED_RUNS: len(planned), IN_PLAN: ok["run"].isin(planned["run"])})
     mine = metrics[metrics["run"].isin(runs["run"]) & (metrics["study"] == study)]
     if "epoch" in mine.columns and not mine.empty and not ok.empty:
         path = _training_figure(ok, mine[mine["run"].isin(ok["run"])], out / f"training_{study}.png")

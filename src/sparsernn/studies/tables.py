@@ -64,6 +64,8 @@ def with_defaults(column: pd.Series) -> pd.Series:
 #: A column ``sparsernn report`` adds to the runs a protocol's report gets, when the study is a built-in
 #: recipe: how many runs that recipe plans (so a report can say how much of the study its tables cover).
 PLANNED_RUNS = "planned_runs"
+#: Added with it: whether the run is one of those planned runs (runs of other settings may share the study).
+IN_PLAN = "in_plan"
 
 
 def varying_columns(runs: pd.DataFrame) -> list[str]:

@@ -26,7 +26,7 @@ from sparsernn.studies.reports import controlled_noise as noise
 from sparsernn.studies.reports import controlled_stopping as stopping
 from sparsernn.studies.reports.controlled_page import compact_csv, counts_line, expansion_page, images
 from sparsernn.studies.reports.controlled_paths import all_paths, with_run_keys
-from sparsernn.studies.tables import PLANNED_RUNS, markdown_table
+from sparsernn.studies.tables import IN_PLAN, PLANNED_RUNS, markdown_table
 
 SUBPAGE = "expansion-pruning"
 N_BOOT = 2000
@@ -157,17 +157,24 @@ def share_line(runs: pd.DataFrame) -> str:
     """How many of the runs the study's recipe plans are in the tables ("" when the report was not told,
     :data:`~sparsernn.studies.tables.PLANNED_RUNS`), for the sub-page that is read on its own.
 
+    Only the planned runs count (:data:`~sparsernn.studies.tables.IN_PLAN`): a run of other settings
+    that shares the study does not stand in for a missing one.
+
     Examples
     --------
-    >>> share_line(pd.DataFrame({"run": ["a/seed_0", "a/seed_1"], "planned_runs": 45}))
+    >>> share_line(pd.DataFrame({"run": ["a/seed_0", "a/seed_1"], "planned_runs": 45, "in_plan": True}))
     "**2 of the study's 45 planned runs are in these tables: the study is partial.**"
+    >>> share_line(pd.DataFrame({"run": ["a/seed_0", "b/seed_7"], "planned_runs": 2, "in_plan": [True, False]}))
+    "**1 of the study's 2 planned runs is in these tables: the study is partial.**"
     """
     if PLANNED_RUNS not in runs.columns or runs.empty:
         return ""
-    found, planned = runs["run"].nunique(), int(runs[PLANNED_RUNS].iloc[0])
+    planned_here = runs[runs[IN_PLAN].astype(bool)] if IN_PLAN in runs.columns else runs
+    found, planned = planned_here["run"].nunique(), int(runs[PLANNED_RUNS].iloc[0])
     if found >= planned:
         return f"All {planned} planned runs of the study are in these tables."
-    return f"**{found} of the study's {planned} planned runs are in these tables: the study is partial.**"
+    verb = "is" if found == 1 else "are"
+    return f"**{found} of the study's {planned} planned runs {verb} in these tables: the study is partial.**"
 
 
 def report(runs: pd.DataFrame, metrics: pd.DataFrame, out: Path) -> list[str]:
