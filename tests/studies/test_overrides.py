@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -84,7 +85,10 @@ def test_unknown_top_level_keys_name_the_recipe_fields():
         ("=3", "override '=3': expected KEY=VALUE"),
         ("train..epochs=3", "key 'train..epochs' has an empty part"),
         ("model.hidden_size.x=3", "model.hidden_size is 8, not a section"),
-        ("model.cell=gru", "model.cell is swept by the recipe, so this has no effect; override the sweep"),
+        (
+            "model.cell=gru",
+            "model.cell is swept by the recipe (sweep.model.cell), so this has no effect there",
+        ),
         ("seeds=[0,", "override 'seeds=[0,': not valid YAML at line 1"),
         ("model.cell=&a gru", "anchors and aliases (&name, *name) are not allowed in recipes"),
     ],
@@ -230,6 +234,29 @@ def test_swept_values_follow_the_expansion_order():
     assert len(values) == len(configs) == 16
     for point, config in zip(values, configs):
         assert (point["model.cell"], point["train.epochs"]) == (config.model.cell, config.train.epochs)
+
+
+def test_an_override_a_data_or_cases_entry_shadows_is_refused_and_any_other_is_taken():
+    sweep = {
+        "data": [{"name": "mnist1d", "batch_size": 8}, {"name": "mnist1d", "options": {"n_train": 40}}],
+        "cases.cell": [{"model.cell": "gru", "train.lr": 0.01}, {"model.cell": "lstm"}],
+    }
+    recipe = {**TINY, "sweep": sweep}
+    for override, swept in [
+        (
+            "data.batch_size=4",
+            "data.batch_size is swept by the recipe (sweep.data (which sets data.batch_size))",
+        ),
+        (
+            "data.options.n_train=5",
+            "data.options is swept by the recipe (sweep.data (which sets data.options))",
+        ),
+        ("train.lr=0.5", "train.lr is swept by the recipe (sweep.cases.cell (which sets train.lr))"),
+    ]:
+        with pytest.raises(ConfigError, match=re.escape(swept)):
+            parse_recipe(recipe, overrides=[override])
+    configs = expand(parse_recipe(recipe, overrides=["data.eval_batch_size=64", "train.epochs=2"]))
+    assert {(c.data.eval_batch_size, c.train.epochs) for c in configs} == {(64, 2)}  # taken by every run
 
 
 def test_the_plan_counts_sweep_points_that_make_the_same_run_once_as_the_sweep_does():

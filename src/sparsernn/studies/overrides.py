@@ -15,8 +15,9 @@ hashes and every error message are those of the edited file::
   ``null`` or nothing at all is null, anything else a string (quote it, ``'3'``, to keep a number a
   string). As in a file, YAML 1.1 reads ``1e-3`` (no dot) as a string, which typed fields such as
   ``train.lr`` convert to a number.
-- A key that the recipe also sweeps (``model.cell=gru`` while ``sweep.model.cell`` exists) would have no
-  effect, so it is an error that says to override the sweep instead.
+- A key that the recipe also sweeps (``model.cell=gru`` while ``sweep.model.cell`` exists; a field that
+  an entry of ``sweep.data`` or of a ``sweep.cases...`` sets) would have no effect on those runs, so it is
+  an error that says to override the sweep instead.
 """
 
 from __future__ import annotations
@@ -107,18 +108,49 @@ def _set(tree: dict[str, Any], parts: list[str], value: Any, text: str) -> None:
     node[parts[-1]] = value
 
 
+def _swept_keys(sweep: Mapping[str, Any]) -> dict[str, str]:
+    """Every dotted key some sweep entry sets → the sweep key that sets it: a plain key sets itself, a
+    ``data`` entry sets ``data.<field>`` for each field it gives, a ``cases`` (``cases.<name>``) entry each
+    key inside it.
+
+    Examples
+    --------
+    >>> _swept_keys({"model.cell": ["gru"], "data": [{"name": "a", "batch_size": 8}], "cases.x": [{"train.epochs": 3}]})
+    {'model.cell': 'model.cell', 'data.name': 'data', 'data.batch_size': 'data', 'train.epochs': 'cases.x'}
+    """
+    keys: dict[str, str] = {}
+    for swept, values in sweep.items():
+        if not isinstance(swept, str):
+            continue
+        entries = values if isinstance(values, list) else []
+        if swept == "data":
+            for entry in entries:
+                if isinstance(entry, Mapping):
+                    keys.update({f"data.{field}": swept for field in entry})
+        elif swept.split(".")[0] == "cases":  # cases, cases.<name>
+            for entry in entries:
+                if isinstance(entry, Mapping):
+                    keys.update(dict.fromkeys(_swept_keys({k: [v] for k, v in entry.items()}), swept))
+        else:
+            keys[swept] = swept
+    return keys
+
+
 def _check_not_swept(tree: Mapping[str, Any], paths: list[list[str]], texts: list[str]) -> None:
-    """An override of a key the sweep sets (or of a field inside one) would change nothing."""
+    """An override of a key a sweep entry sets (or of a field inside one)
+    changes nothing in the runs of that entry: refused, naming the sweep key to override instead."""
     sweep = tree.get("sweep")
     if not isinstance(sweep, Mapping):
         return
+    swept_keys = _swept_keys(sweep)
     for parts, text in zip(paths, texts):
         dotted = ".".join(parts)
-        for swept in sweep:
-            if isinstance(swept, str) and (dotted == swept or dotted.startswith(swept + ".")):
+        for key, swept in swept_keys.items():
+            if dotted == key or dotted.startswith(key + "."):
+                where = f"sweep.{swept}" if swept == key else f"sweep.{swept} (which sets {key})"
                 raise ConfigError(
-                    f"override {_shown(text)}: {swept} is swept by the recipe, so this has no effect; "
-                    f"override the sweep instead, e.g. 'sweep.{swept}=[...]'"
+                    f"override {_shown(text)}: {key} is swept by the recipe ({where}), so this has no effect "
+                    f"there; override the sweep instead, e.g. 'sweep.{swept}=[...]'"
                 )
 
 
