@@ -318,3 +318,26 @@ def test_a_finished_run_needs_no_data(tmp_path, monkeypatch):
     write_run(tmp_path / "results", RunResult(configs[0], "ok", {"test_accuracy": 0.5}))
     outcome = sweep.run_sweep(configs, tmp_path / "results", progress=False)  # nothing left to run
     assert (outcome.total, outcome.skipped) == (1, 1)
+
+
+def test_a_study_name_used_again_for_another_protocol_is_refused_before_any_run(tmp_path, monkeypatch):
+    from sparsernn.studies import sweep
+    from sparsernn.studies.recorder import RunResult
+    from sparsernn.studies.report import write_report
+
+    (trained,) = expand(parse_recipe_text(yaml.safe_dump({**TINY, "seeds": [0]})))
+    write_run(tmp_path, RunResult(trained, "ok", {"test_accuracy": 0.5}))
+    other = {**TINY, "protocol": "darji_pruning", "data": {"name": "darji_reber", "options": {"n_valid": 40}}}
+    configs = expand(parse_recipe_text(yaml.safe_dump(other)))
+    monkeypatch.setattr(sweep, "execute", lambda *a, **k: pytest.fail("a run started"))
+    with pytest.raises(ConfigError, match=r"study 'early' in .* already holds runs of protocol 'train'"):
+        sweep.run_sweep(configs, tmp_path, progress=False)
+    result = CliRunner().invoke(
+        main, ["run", "-", "--results", str(tmp_path), "--dry-run"], input=yaml.safe_dump(other)
+    )
+    assert result.exit_code == 2 and "already holds runs of protocol 'train'" in result.output
+    # a store that mixes them anyway (written by an older version) is reported without its tables
+    write_run(tmp_path, RunResult(configs[0], "ok", {"base_accuracy": 0.5}))
+    text = write_report(tmp_path).read_text()
+    assert "## Study `early` — protocols `darji_pruning`, `train`" in text
+    assert "**This study holds runs of 2 protocols (`darji_pruning`, `train`)**" in text

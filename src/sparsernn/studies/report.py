@@ -93,7 +93,18 @@ def _training_figure(runs: pd.DataFrame, metrics: pd.DataFrame, path: Path) -> P
 
 
 def _study_section(study: str, runs: pd.DataFrame, metrics: pd.DataFrame, out: Path) -> list[str]:
-    protocol = str(runs["protocol"].iloc[0])
+    protocols = sorted(runs["protocol"].astype(str).unique())
+    if len(protocols) > 1:  # a study name used again: no protocol's report can read the other's runs
+        shown = ", ".join(f"`{p}`" for p in protocols)
+        lines = [f"## Study `{study}` — protocols {shown}, {_counts(runs)}", ""]
+        lines += [
+            f"**This study holds runs of {len(protocols)} protocols ({shown})**: its tables and figures are "
+            "left out. Move one protocol's runs to a study of their own (rerun its recipe with another "
+            "`study` name) to report them.",
+            "",
+        ]
+        return lines + _overview(runs)
+    protocol = protocols[0]
     lines = [f"## Study `{study}` — protocol `{protocol}`, {_counts(runs)}", ""]
     planned = plan_of(study)
     lines += coverage_lines(study, runs, planned)

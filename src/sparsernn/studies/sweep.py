@@ -158,6 +158,20 @@ def check_data(configs: Sequence[RunConfig], *, fetch: bool = False) -> None:
             check_files(config.data.name, config.data.options, fetch=fetch)
 
 
+def check_protocols(root: str | Path, configs: Sequence[RunConfig]) -> None:
+    """Raise a one-line ConfigError when a study of ``configs`` already holds, under ``root``, runs of
+    another protocol (a study name used again): one study's reports read all its runs as one protocol's."""
+    for study in sorted({c.study for c in configs}):
+        mine = sorted({c.protocol for c in configs if c.study == study})
+        first = min((Path(root) / study).glob("*/seed_*/config.json"), default=None)  # one run tells
+        stored = None if first is None else json.loads(first.read_text()).get("protocol")
+        if stored is not None and stored not in mine:
+            raise ConfigError(
+                f"study {study!r} in {root} already holds runs of protocol {stored!r} ({first.parent}); "
+                f"this recipe runs {', '.join(map(repr, mine))}: give it another study name or results folder"
+            )
+
+
 def _preflight(
     configs: Sequence[RunConfig], pending: Sequence[RunConfig], backend: str, loggers: str | Sequence[str]
 ) -> tuple[str, ...]:
@@ -181,6 +195,7 @@ def check_before_running(
     """What :func:`run_sweep` checks before the first run, without running or writing anything
     (``sparsernn run --dry-run``): trackers, and the data files of the runs it would run."""
     configs = unique_runs(configs)
+    check_protocols(root, configs)
     _preflight(configs, _split(root, configs, retry_failed)[0], backend, loggers)
 
 
@@ -216,6 +231,7 @@ def run_sweep(
     if backend in PREFLIGHT:
         PREFLIGHT[backend](workers=workers, **options)
     configs = unique_runs(configs)
+    check_protocols(root, configs)
     pending, skipped, failures = _split(root, configs, retry_failed)
     names = _preflight(configs, pending, backend, loggers)
     swept = swept_fields(c.model_dump(mode="json", exclude={"study", "log"}) for c in configs)
