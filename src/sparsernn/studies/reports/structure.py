@@ -42,7 +42,7 @@ from sparsernn.studies.reports.seeds import (
     seed_mean_table,
     seed_table,
 )
-from sparsernn.studies.tables import markdown_table, seed_stats
+from sparsernn.studies.tables import markdown_table, seed_stats, varying_columns
 
 MIN_ROWS = 20  # fewer models per cell: no regression
 DEFAULTS = flatten({"params": StructureParams().model_dump(mode="json")})  # for runs that left them out
@@ -287,6 +287,40 @@ def _seed_section(table: pd.DataFrame, features: list[str]) -> list[str]:
     return lines
 
 
+#: Swept columns the tables keep apart (cell, family) or that only split the graph list or change how a
+#: run computes, not what: any other swept setting is pooled within a cell and family, and said so.
+KEPT_APART = (
+    "model.cell",
+    "params.family",
+    "params.first",
+    "params.count",
+    "params.engine",
+    "params.block",
+    "params.test_every_epoch",
+    "params.spectral",
+    "params.save_models",
+)
+
+
+def pooled_note(runs: pd.DataFrame) -> list[str]:
+    """A bold line naming the swept settings the per-cell, per-family tables pool ([] when none).
+
+    Examples
+    --------
+    >>> runs = pd.DataFrame({"model.cell": ["gru", "gru"], "train.epochs": [5, 15], "params.first": [0, 10]})
+    >>> pooled_note(runs)[0]
+    '**This study also varies `train.epochs`: every table below pools those settings within a cell and family.**'
+    """
+    pooled = [c for c in varying_columns(runs) if c not in KEPT_APART]
+    if not pooled:
+        return []
+    shown = ", ".join(f"`{c}`" for c in pooled)
+    return [
+        f"**This study also varies {shown}: every table below pools those settings within a cell and family.**",
+        "",
+    ]
+
+
 def report(runs: pd.DataFrame, metrics: pd.DataFrame, out: Path) -> list[str]:
     """Figures and tables of the structure study (all families and cells of the study's runs).
 
@@ -317,6 +351,7 @@ def report(runs: pd.DataFrame, metrics: pd.DataFrame, out: Path) -> list[str]:
         *headline(covered[:1]),
         *covered[1:],
         *note,
+        *pooled_note(runs),
     ]
     lines += _accuracy_section(table, out, study)
     properties = [f for f in features if f in PROPERTY_NAMES]
