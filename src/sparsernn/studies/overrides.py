@@ -137,8 +137,8 @@ def _swept_keys(sweep: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _check_not_swept(tree: Mapping[str, Any], paths: list[list[str]], texts: list[str]) -> None:
-    """An override of a key a sweep entry sets (or of a field inside one)
-    changes nothing in the runs of that entry: refused, naming the sweep key to override instead."""
+    """An override of a key a sweep entry sets (or of a field inside one) changes nothing in the runs of
+    that entry: refused, naming the sweep key to override instead."""
     sweep = tree.get("sweep")
     if not isinstance(sweep, Mapping):
         return

@@ -35,11 +35,8 @@ from sparsernn.studies.report import write_report
 MAX_PUBLISHED_BYTES = 5_000_000
 MAX_FIGURE_BYTES = 300_000
 DROPPED = ("path",)  # machine-specific
-PUBLISHED_SUFFIXES = (
-    ".md",
-    ".png",
-    ".csv",
-)  # what a publication holds; a folder with anything else is not one
+#: What a publication holds; a folder with anything else (or with sub-folders) is not one.
+PUBLISHED_SUFFIXES = (".md", ".png", ".csv")
 SIGNIFICANT = 4
 
 

@@ -75,7 +75,7 @@ def report(runs: pd.DataFrame, metrics: pd.DataFrame, out: Path) -> list[str]:
     figure = plot_pruned_accuracy(panels, out / f"pruned_{study}.png", bands=bands)
     # every run records its parameters; a swept tolerance is each config's own
     tolerance_of = dict(zip(runs["config"], runs["params.tolerance"].astype(float)))
-    (tolerance, *more) = sorted(set(tolerance_of.values()))
+    tolerance, *more = sorted(set(tolerance_of.values()))
     points = f"{100 * tolerance:g} point{'s' if tolerance != 0.01 else ''}" if not more else "its `tolerance`"
     others = [c for c in varying_columns(runs) if c != "model.cell"]  # a swept tolerance among them
     if others:  # the thesis' numbers are per cell: pooling other settings by cell would mix them
