@@ -78,6 +78,7 @@ def test_defaults_leave_the_splits_unchanged():
         ({"val_fraction": 1.0}, r"val_fraction must be a fraction in \[0, 1\)"),
         ({"n_val": 3, "val_fraction": 0.1}, "both given; expected one of them"),
         ({"n_val": 20}, "leaves no training item out of 20"),
+        ({"val_fraction": 0.01}, r"val_fraction=0.01 of 20 training items holds out none"),
     ],
 )
 def test_bad_validation_options(options, message):

@@ -38,7 +38,15 @@ def test_edge_list_parsing(tmp_path):
     path = tmp_path / "g.txt"
     path.write_text("# a comment\n\na b 2.5  # trailing comment\nb 3\n")
     graph = read_graph(path)
-    assert sorted(graph.nodes, key=str) == [3, "a", "b"] and graph["a"]["b"]["weight"] == 2.5
+    assert sorted(graph.nodes) == ["3", "a", "b"] and graph["a"]["b"]["weight"] == 2.5  # one type of label
+
+
+@pytest.mark.parametrize("suffix", [".edgelist", ".graphml"])
+def test_labels_that_read_as_the_same_int_stay_distinct_nodes(tmp_path, suffix):
+    graph = nx.Graph([("1", "2"), ("01", "3"), ("+1", "-0")])
+    back = read_graph(write_graph(graph, tmp_path / f"g{suffix}"))
+    assert same(graph, back) and nx.number_connected_components(back) == 3
+    assert sorted(read_graph(write_graph(nx.Graph([(-2, 10)]), tmp_path / f"i{suffix}")).nodes) == [-2, 10]
 
 
 @pytest.mark.parametrize(

@@ -92,6 +92,11 @@ def val_size(n_train: int, *, n_val: int = 0, val_fraction: float = 0.0) -> int:
     if n_val and val_fraction:
         raise ConfigError(f"n_val={n_val} and val_fraction={val_fraction} both given; expected one of them")
     size = int(n_val) if n_val else round(float(val_fraction) * n_train)
+    if val_fraction and size == 0:
+        raise ConfigError(
+            f"val_fraction={val_fraction} of {n_train} training items holds out none; "
+            "expected a larger fraction or n_val"
+        )
     if size >= n_train and size > 0:
         raise ConfigError(
             f"a validation split of {size} items leaves no training item out of {n_train}; "

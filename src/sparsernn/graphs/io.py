@@ -26,11 +26,20 @@ def _format_of(path: Path) -> str:
     return lookup(_FORMATS, path.suffix.lower(), "graph file suffix")
 
 
-def _label(token: str) -> int | str:
+def _plain_int(label: str) -> bool:
+    """Whether ``label`` is an int written plainly (``"7"``, ``"-2"``; not ``"01"`` or ``"+1"``)."""
     try:
-        return int(token)
+        return str(int(label)) == label
     except ValueError:
-        return token
+        return False
+
+
+def _int_labels(graph: nx.Graph) -> nx.Graph:
+    """``graph`` with int nodes when every label is an int written plainly (one-to-one: distinct labels
+    stay distinct nodes), else as read: all strings."""
+    if all(_plain_int(v) for v in graph):
+        return nx.relabel_nodes(graph, int)
+    return graph
 
 
 def _text(path: Path) -> str:
@@ -53,9 +62,9 @@ def _parse_edgelist(path: Path, graph: nx.Graph) -> None:
         if len(tokens) > 3:
             raise DataError(f"{path}:{number}: expected 'u v' or 'u v weight'; got {len(tokens)} fields")
         if len(tokens) == 1:
-            graph.add_node(_label(tokens[0]))
+            graph.add_node(tokens[0])
             continue
-        u, v = _label(tokens[0]), _label(tokens[1])
+        u, v = tokens[0], tokens[1]
         if len(tokens) == 2:
             graph.add_edge(u, v)
             continue
@@ -75,8 +84,7 @@ def _read_graphml(path: Path, directed: bool) -> nx.Graph:
         raise DataError(f"{path}: not a valid GraphML file ({err})") from None
     if graph.is_multigraph():
         raise DataError(f"{path}: holds a multigraph; expected a simple graph")
-    if all(isinstance(v, str) and v.lstrip("-").isdigit() for v in graph):
-        graph = nx.relabel_nodes(graph, int)
+    graph = _int_labels(graph)
     return graph.to_directed() if directed and not graph.is_directed() else graph
 
 
@@ -84,7 +92,8 @@ def read_graph(path: str | Path, *, directed: bool = False) -> nx.Graph:
     """Read a graph from an edge list (``.edgelist``, ``.edges``, ``.txt``) or GraphML (``.graphml``).
 
     GraphML keeps its own directedness (``directed=True`` turns an undirected one into a DiGraph);
-    edge lists give a ``Graph`` or, with ``directed=True``, a ``DiGraph``.
+    edge lists give a ``Graph`` or, with ``directed=True``, a ``DiGraph``. Nodes are ints when every
+    label is an int written plainly, else strings (so ``01`` and ``1`` stay two nodes).
 
     Raises
     ------
@@ -111,7 +120,7 @@ def read_graph(path: str | Path, *, directed: bool = False) -> nx.Graph:
         return _read_graphml(path, directed)
     graph = nx.DiGraph() if directed else nx.Graph()
     _parse_edgelist(path, graph)
-    return graph
+    return _int_labels(graph)
 
 
 def write_graph(graph: nx.Graph, path: str | Path) -> Path:
