@@ -144,4 +144,9 @@ def test_errors():
         edge_expansion(np.array([[0, 1], [0, 0]]))
     with pytest.raises(ConfigError, match="auto, dense, sparse"):
         cheeger_bounds(nx.path_graph(3), solver="lanczos")
+    nan = float("nan")
+    with pytest.raises(GraphError, match="finite and nonnegative"):  # NaN is not "not symmetric"
+        edge_expansion(np.array([[0, nan], [nan, 0]]))
+    with pytest.raises(GraphError, match="matrix of real numbers"):
+        conductance(np.array([["0", "a"], ["a", "0"]]))
     assert edge_expansion(nx.empty_graph(3)) == 0.0  # h is defined: an isolated node cuts nothing

@@ -278,6 +278,8 @@ def _rectangular(matrix) -> bool:
 def test_unknown_solver_lists_choices():
     with pytest.raises(ConfigError, match="auto, dense, sparse"):
         expansion(np.eye(2), solver="lapack")
+    with pytest.raises(ConfigError, match="auto, dense, sparse"):  # a fully pruned layer too
+        expansion(np.zeros((3, 3)), solver="lapack")
 
 
 def test_value_type():

@@ -101,4 +101,8 @@ def test_errors():
         unfolded_graph(np.ones((2, 2)), np.eye(2), 2).biadjacency(3)
     with pytest.raises(ConfigError, match="modules: ''"):
         unfold_layer(nn.RNN(2, 2), steps=2, module="encoder")
+    with pytest.raises(
+        ConfigError, match="the model is an LSTM with proj_size=2; unfolded graphs of projected"
+    ):
+        unfold_layer(nn.LSTM(3, 6, proj_size=2), steps=2)
     assert isinstance(unfolded_graph(sp.eye(2), sp.eye(2), 1).adjacency, sp.csr_array)

@@ -178,6 +178,11 @@ def test_darji_split(darji):
     [
         (lambda: reber.generate(-1, seed=0), ConfigError, "n must be an integer >= 0"),
         (lambda: reber.generate(3, seed=0, min_length=2.5), ConfigError, "min_length"),
+        (
+            lambda: reber.generate(1, seed=0, min_length=120),
+            ConfigError,
+            r"min_length=120 needs about .*at most 6",
+        ),
         (lambda: reber.darji_strings(seed=0, n_valid=0), ConfigError, "n_valid must be an integer >= 1"),
         (
             lambda: reber.darji_split([], seed=0, train_fraction=1.0),

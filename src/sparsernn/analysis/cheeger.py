@@ -84,10 +84,17 @@ def _adjacency(graph: Any, weight: str | None) -> tuple[sp.csr_array, list]:
             nx.to_scipy_sparse_array(undirected, nodelist=nodes, weight=weight), dtype=float
         )
     else:
-        array = graph if sp.issparse(graph) else np.asarray(graph, dtype=float)
+        try:
+            array = graph if sp.issparse(graph) else np.asarray(graph, dtype=float)
+        except (TypeError, ValueError):
+            raise GraphError(
+                f"adjacency must be a matrix of real numbers; got a {type(graph).__name__} with other entries"
+            ) from None
         if array.ndim != 2 or array.shape[0] != array.shape[1]:
             raise GraphError(f"adjacency must be a square matrix; got shape {array.shape}")
         matrix = sp.csr_array(array, dtype=float)
+        if not np.isfinite(matrix.data).all():  # before symmetry: NaN is not equal to itself
+            raise GraphError("edge weights must be finite and nonnegative")
         if (matrix != matrix.T).nnz:
             raise GraphError("adjacency matrix is not symmetric; expected an undirected graph")
         nodes = list(range(matrix.shape[0]))

@@ -31,6 +31,13 @@ DENSE_MAX_ENTRIES = 32_768
 _SVDS_TOL = 1e-3
 
 
+def check_solver(solver: str) -> str:
+    """Return ``solver`` if it is one of :data:`SOLVERS`, else raise ConfigError listing them."""
+    if solver not in SOLVERS:
+        raise ConfigError(f"unknown solver {solver!r}; choose from {', '.join(SOLVERS)}")
+    return solver
+
+
 def top_two(matrix: sp.csr_array, *, solver: str = "auto") -> tuple[float, float]:
     """Return ``(σ1, σ2)`` of a nonnegative CSR matrix, with ``σ2 = 0`` when there is no second value.
 
@@ -47,8 +54,7 @@ def top_two(matrix: sp.csr_array, *, solver: str = "auto") -> tuple[float, float
     >>> [round(s, 4) for s in top_two(sp.csr_array(np.eye(3)))]  # three disjoint edges
     [1.0, 1.0]
     """
-    if solver not in SOLVERS:
-        raise ConfigError(f"unknown solver {solver!r}; choose from {', '.join(SOLVERS)}")
+    check_solver(solver)
     matrix = sp.csr_array(matrix)
     if (matrix.data == 0).any():  # a zero weight does not couple two nodes
         matrix = matrix.copy()

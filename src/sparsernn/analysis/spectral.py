@@ -35,7 +35,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from sparsernn.analysis._matrix import drop_isolated, edge_matrix, masked_edge_matrix
-from sparsernn.analysis.singular import top_two
+from sparsernn.analysis.singular import check_solver, top_two
 
 
 @dataclass(frozen=True)
@@ -119,6 +119,7 @@ def expansion(matrix: Any, *, weighted: bool = False, mask: Any = None, solver: 
     >>> expansion(np.zeros((3, 3))).n_edges
     0
     """
+    check_solver(solver)  # before the matrix: a typo fails on a layer without edges too
     edges = edge_matrix(matrix) if mask is None else masked_edge_matrix(matrix, mask)
     edges = drop_isolated(edges)
     n_right, n_left = edges.shape

@@ -156,5 +156,12 @@ def unfold_layer(
         raise ConfigError(
             f"no recurrent layer {layer} ({direction}) in module {module!r}; modules: {', '.join(names)}"
         )
+    recurrent = dict(model.named_modules())[wanted[0].module]
+    if getattr(recurrent, "proj_size", 0) > 0:  # its hidden units feed back through weight_hr
+        where = f"module {wanted[0].module!r}" if wanted[0].module else "the model"
+        raise ConfigError(
+            f"{where} is an LSTM with proj_size={recurrent.proj_size}; unfolded graphs of projected LSTMs "
+            "are not supported"
+        )
     ih, hh = (v.weight if weighted else v.mask for v in wanted)
     return unfolded_graph(ih, hh, steps)

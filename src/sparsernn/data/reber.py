@@ -23,6 +23,7 @@ Passau, 2021, and its repository harshildarji/thesis (the Darji-Reber data).
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -135,11 +136,20 @@ def _walks(
     ]
 
 
+TAIL = 0.73  # a walk's chance of one more inner letter beyond the shortest walks' 3 (about)
+MAX_WALKS = 200_000_000  # random walks generate may draw (about a minute and a half)
+
+
+def _expected_walks(n: int, min_length: int) -> float:
+    """About how many random walks it takes to find ``n`` strings of at least ``min_length`` letters."""
+    return n / TAIL ** max(min_length - 5, 0)
+
+
 def _batch(missing: int, found: int, drawn: int, min_length: int) -> int:
     """How many walks to draw for ``missing`` more strings, given ``found`` of ``drawn`` so far."""
     # Before any draw, guess the acceptance from the length tail (about 0.73 per inner letter
     # beyond the shortest walks' 3).
-    rate = max(found / drawn, 0.01) if drawn else 0.73 ** max(min_length - 5, 0)
+    rate = max(found / drawn, 0.01) if drawn else TAIL ** max(min_length - 5, 0)
     return min(int(missing / rate * 1.1) + 64, 1_000_000)  # caps memory at about 32 MB a batch
 
 
@@ -153,7 +163,8 @@ def generate(n: int, *, seed: Seed, min_length: int = 0) -> list[str]:
     """``n`` valid Reber strings (duplicates possible), random walks kept when ``len >= min_length``.
 
     Lengths count B and E. Long minimums are slow: a walk has at least k inner letters with
-    probability about 0.73^k (0.18 for ``min_length=11``).
+    probability about 0.73^k (0.18 for ``min_length=11``); one that would take more than
+    :data:`MAX_WALKS` walks is refused.
 
     Examples
     --------
@@ -162,6 +173,12 @@ def generate(n: int, *, seed: Seed, min_length: int = 0) -> list[str]:
     [True, True, True]
     """
     n, min_length = _check_count(n, "n"), _check_count(min_length, "min_length")
+    if n and _expected_walks(n, min_length) > MAX_WALKS:  # it would run for hours, or for ever
+        longest = 5 + int(math.log(MAX_WALKS / n) / math.log(1 / TAIL))
+        raise ConfigError(
+            f"min_length={min_length} needs about {_expected_walks(n, min_length):.1e} random walks for {n} "
+            f"strings (a walk has k inner letters with probability about {TAIL}^k); expected at most {longest}"
+        )
     rng = numpy_rng(seed)
     out: list[str] = []
     drawn = 0
