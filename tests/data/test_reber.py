@@ -185,6 +185,11 @@ def test_darji_split(darji):
         ),
         (lambda: reber.darji_strings(seed=0, n_valid=0), ConfigError, "n_valid must be an integer >= 1"),
         (
+            lambda: reber.darji_data(seed=0, n_valid=1),
+            ConfigError,
+            "of 2 strings leaves the test split empty",
+        ),
+        (
             lambda: reber.darji_split([], seed=0, train_fraction=1.0),
             ConfigError,
             r"train_fraction .* \(0, 1\)",

@@ -283,6 +283,12 @@ def darji_split(
     order = numpy_rng(seed).permutation(len(pairs))
     shuffled = [pairs[i] for i in order]
     n_train = round(train_fraction * len(pairs))
+    if pairs and n_train in (0, len(pairs)):
+        empty = "training" if n_train == 0 else "test"
+        raise ConfigError(
+            f"train_fraction={train_fraction} of {len(pairs)} strings leaves the {empty} split empty; "
+            "expected more strings"
+        )
     return shuffled[:n_train], shuffled[n_train:]
 
 
