@@ -14,10 +14,10 @@ from sparsernn.errors import ConfigError
 from sparsernn.results.records import RunKey
 from sparsernn.studies import apply_overrides, builtin_recipes, find_recipe, load_recipe, parse_recipe
 from sparsernn.studies.builtin import RECIPES_FOLDER
+from sparsernn.studies.config import unique_runs
 from sparsernn.studies.overrides import parse_override
 from sparsernn.studies.plan import format_plan, plan_runs, swept_values
 from sparsernn.studies.recipe import Recipe, expand
-from sparsernn.studies.sweep import unique_runs
 
 ROOT = Path(__file__).resolve().parents[2]
 SMOKE = ROOT / "recipes" / "smoke.yaml"
@@ -85,10 +85,7 @@ def test_unknown_top_level_keys_name_the_recipe_fields():
         ("=3", "override '=3': expected KEY=VALUE"),
         ("train..epochs=3", "key 'train..epochs' has an empty part"),
         ("model.hidden_size.x=3", "model.hidden_size is 8, not a section"),
-        (
-            "model.cell=gru",
-            "model.cell is swept by the recipe (sweep.model.cell), so this has no effect there",
-        ),
+        ("model.cell=gru", "model.cell is set by sweep.model.cell, so this has no effect on those runs"),
         ("seeds=[0,", "override 'seeds=[0,': not valid YAML at line 1"),
         ("model.cell=&a gru", "anchors and aliases (&name, *name) are not allowed in recipes"),
     ],
@@ -243,15 +240,10 @@ def test_an_override_a_data_or_cases_entry_shadows_is_refused_and_any_other_is_t
     }
     recipe = {**TINY, "sweep": sweep}
     for override, swept in [
-        (
-            "data.batch_size=4",
-            "data.batch_size is swept by the recipe (sweep.data (which sets data.batch_size))",
-        ),
-        (
-            "data.options.n_train=5",
-            "data.options is swept by the recipe (sweep.data (which sets data.options))",
-        ),
-        ("train.lr=0.5", "train.lr is swept by the recipe (sweep.cases.cell (which sets train.lr))"),
+        ("data.batch_size=4", "data.batch_size is set by sweep.data"),
+        ("data.options.n_train=5", "data.options is set by sweep.data"),
+        ("data={name: mnist1d, batch_size: 4}", "data.name is set by sweep.data"),  # a whole section
+        ("train.lr=0.5", "train.lr is set by sweep.cases.cell"),
     ]:
         with pytest.raises(ConfigError, match=re.escape(swept)):
             parse_recipe(recipe, overrides=[override])

@@ -137,8 +137,8 @@ def _swept_keys(sweep: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _check_not_swept(tree: Mapping[str, Any], paths: list[list[str]], texts: list[str]) -> None:
-    """An override of a key a sweep entry sets (or of a field inside one) changes nothing in the runs of
-    that entry: refused, naming the sweep key to override instead."""
+    """An override of a key a sweep entry sets (of a field inside one, or of a section holding one)
+    changes nothing in the runs of that entry: refused, naming the sweep key to override instead."""
     sweep = tree.get("sweep")
     if not isinstance(sweep, Mapping):
         return
@@ -146,11 +146,11 @@ def _check_not_swept(tree: Mapping[str, Any], paths: list[list[str]], texts: lis
     for parts, text in zip(paths, texts):
         dotted = ".".join(parts)
         for key, swept in swept_keys.items():
-            if dotted == key or dotted.startswith(key + "."):
-                where = f"sweep.{swept}" if swept == key else f"sweep.{swept} (which sets {key})"
+            # the key itself, a field inside it, or a whole section holding it (data={...})
+            if dotted == key or dotted.startswith(key + ".") or key.startswith(dotted + "."):
                 raise ConfigError(
-                    f"override {_shown(text)}: {key} is swept by the recipe ({where}), so this has no effect "
-                    f"there; override the sweep instead, e.g. 'sweep.{swept}=[...]'"
+                    f"override {_shown(text)}: {key} is set by sweep.{swept}, so this has no effect on those "
+                    f"runs; override the sweep instead, e.g. 'sweep.{swept}=[...]'"
                 )
 
 
