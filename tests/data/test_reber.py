@@ -181,7 +181,7 @@ def test_darji_split(darji):
         (
             lambda: reber.generate(1, seed=0, min_length=120),
             ConfigError,
-            r"min_length=120 needs about .*at most 6",
+            r"min_length=120 needs about 5.2e\+15 random walks for n=1 .*; expected at most 65$",
         ),
         (lambda: reber.darji_strings(seed=0, n_valid=0), ConfigError, "n_valid must be an integer >= 1"),
         (

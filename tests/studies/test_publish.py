@@ -110,8 +110,8 @@ def test_a_destination_that_is_no_publication_is_refused_and_kept(store, tmp_pat
     for dest, reason in [
         (source, "it holds important.py"),
         (results, "it holds the folder other"),  # the study's name forgotten
-        (store, "inside the results folder"),
-        (store / "tiny", "inside the results folder"),
+        (store, "the results folder"),
+        (store / "tiny", "or lies inside it"),
         (tmp_path / "repo", "the working folder"),
     ]:
         monkeypatch.chdir(tmp_path / "repo")

@@ -93,8 +93,7 @@ def _adjacency(graph: Any, weight: str | None) -> tuple[sp.csr_array, list]:
         if array.ndim != 2 or array.shape[0] != array.shape[1]:
             raise GraphError(f"adjacency must be a square matrix; got shape {array.shape}")
         matrix = sp.csr_array(array, dtype=float)
-        if not np.isfinite(matrix.data).all():  # before symmetry: NaN is not equal to itself
-            raise GraphError("edge weights must be finite and nonnegative")
+        _check_weights(matrix)  # before symmetry: NaN is not equal to itself
         if (matrix != matrix.T).nnz:
             raise GraphError("adjacency matrix is not symmetric; expected an undirected graph")
         nodes = list(range(matrix.shape[0]))
@@ -102,9 +101,13 @@ def _adjacency(graph: Any, weight: str | None) -> tuple[sp.csr_array, list]:
         raise GraphError(f"graph has {len(nodes)} node(s); edge expansion needs at least 2")
     if matrix.diagonal().any():
         raise GraphError("graph has self-loops; expected a simple graph")
+    _check_weights(matrix)
+    return matrix, nodes
+
+
+def _check_weights(matrix: sp.csr_array) -> None:
     if matrix.nnz and (not np.isfinite(matrix.data).all() or matrix.data.min() < 0):
         raise GraphError("edge weights must be finite and nonnegative")
-    return matrix, nodes
 
 
 def _enumerate(matrix: sp.csr_array, denominator: str) -> float:

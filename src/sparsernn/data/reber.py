@@ -140,16 +140,19 @@ TAIL = 0.73  # a walk's chance of one more inner letter beyond the shortest walk
 MAX_WALKS = 200_000_000  # random walks generate may draw (about a minute and a half)
 
 
+def _acceptance(min_length: int) -> float:
+    """About the share of random walks with at least ``min_length`` letters."""
+    return TAIL ** max(min_length - 5, 0)
+
+
 def _expected_walks(n: int, min_length: int) -> float:
     """About how many random walks it takes to find ``n`` strings of at least ``min_length`` letters."""
-    return n / TAIL ** max(min_length - 5, 0)
+    return n / _acceptance(min_length)
 
 
 def _batch(missing: int, found: int, drawn: int, min_length: int) -> int:
     """How many walks to draw for ``missing`` more strings, given ``found`` of ``drawn`` so far."""
-    # Before any draw, guess the acceptance from the length tail (about 0.73 per inner letter
-    # beyond the shortest walks' 3).
-    rate = max(found / drawn, 0.01) if drawn else TAIL ** max(min_length - 5, 0)
+    rate = max(found / drawn, 0.01) if drawn else _acceptance(min_length)  # before any draw: a guess
     return min(int(missing / rate * 1.1) + 64, 1_000_000)  # caps memory at about 32 MB a batch
 
 
@@ -173,11 +176,13 @@ def generate(n: int, *, seed: Seed, min_length: int = 0) -> list[str]:
     [True, True, True]
     """
     n, min_length = _check_count(n, "n"), _check_count(min_length, "min_length")
+    if n > MAX_WALKS:
+        raise ConfigError(f"n={n} strings exceed the {MAX_WALKS:.0e} random walks generate draws at most")
     if n and _expected_walks(n, min_length) > MAX_WALKS:  # it would run for hours, or for ever
         longest = 5 + int(math.log(MAX_WALKS / n) / math.log(1 / TAIL))
         raise ConfigError(
-            f"min_length={min_length} needs about {_expected_walks(n, min_length):.1e} random walks for {n} "
-            f"strings (a walk has k inner letters with probability about {TAIL}^k); expected at most {longest}"
+            f"min_length={min_length} needs about {_expected_walks(n, min_length):.1e} random walks for n={n} "
+            f"(a walk has k inner letters with probability about {TAIL}^k); expected at most {longest}"
         )
     rng = numpy_rng(seed)
     out: list[str] = []

@@ -131,6 +131,12 @@ def read_config(folder: Path) -> dict[str, Any]:
     return json.loads((folder / "config.json").read_text())
 
 
+def stored_protocol(root: str | Path, study: str) -> str | None:
+    """The protocol of the runs of ``study`` under ``root`` (read from one run), or None if it has none."""
+    first = min(Path(root).glob(f"{study}/*/seed_*/config.json"), default=None)
+    return None if first is None else read_config(first.parent).get("protocol")
+
+
 def finished_runs(root: str | Path) -> dict[RunKey, Path]:
     """Every finished run under ``root`` (ok or failed) by its key, in key order."""
     runs = {}

@@ -13,6 +13,7 @@ import hashlib
 import json
 import re
 import types
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
@@ -195,3 +196,11 @@ def make_config(data: dict[str, Any], *, source: str = "config") -> RunConfig:
         return RunConfig.model_validate(data)
     except ValidationError as error:
         raise ConfigError(describe_validation_error(error, source)) from None
+
+
+def unique_runs(configs: Sequence[RunConfig]) -> list[RunConfig]:
+    """Drop configs that describe the same run (same study, hash and seed), keeping the first."""
+    seen: dict[RunKey, RunConfig] = {}
+    for config in configs:
+        seen.setdefault(config.key, config)
+    return list(seen.values())

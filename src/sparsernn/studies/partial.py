@@ -33,7 +33,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -61,7 +61,7 @@ class Partial:
 
     folder: Path | None = None
     earlier_s: float = 0.0
-    opened: float = 0.0
+    opened: float = field(default_factory=time.time)
 
     def load(self, name: str) -> Any | None:
         """The piece saved under ``name``, or ``None`` if there is none."""

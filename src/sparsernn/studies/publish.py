@@ -118,7 +118,7 @@ def check_destination(dest: Path, results: Path | None = None) -> None:
         )
     if results is not None and (resolved == results.resolve() or results.resolve() in resolved.parents):
         raise DataError(
-            f"cannot publish to {dest}: it is inside the results folder {results}; expected a folder elsewhere"
+            f"cannot publish to {dest}: it is the results folder {results} or lies inside it; expected a folder elsewhere"
         )
     if not dest.exists():
         return

@@ -16,7 +16,7 @@ import pandas as pd
 from sparsernn.errors import SparsernnError
 from sparsernn.results.load import flatten
 from sparsernn.studies.builtin import builtin_recipes
-from sparsernn.studies.config import RunConfig
+from sparsernn.studies.config import RunConfig, unique_runs
 from sparsernn.studies.headline import headline
 from sparsernn.studies.recipe import load_recipe
 from sparsernn.studies.tables import markdown_table, varying_columns, with_defaults
@@ -32,7 +32,7 @@ def planned_frame(configs: Sequence[RunConfig]) -> pd.DataFrame:
     config as dotted columns (:func:`~sparsernn.results.flatten`)."""
     rows = [
         {"run": c.key.name, "seed": c.seed, **flatten(c.model_dump(mode="json", exclude={"log", "seed"}))}
-        for c in configs
+        for c in unique_runs(configs)  # sweep points that make the same run are one run, as in the sweep
     ]
     return pd.DataFrame(rows)
 

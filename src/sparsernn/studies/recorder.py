@@ -66,8 +66,7 @@ class RunResult:
     holds only the non-default ones, which identify the run); the store records them in ``config.json``
     so that reports read every parameter from the run itself.
 
-    ``wall_s`` includes ``resumed_s``, the time earlier attempts of a resumed run spent up to their
-    last kept piece (:mod:`sparsernn.studies.partial`); the summary holds ``resumed_s`` only when it is not 0.
+    ``resumed_s`` (part of ``wall_s``, :mod:`sparsernn.studies.partial`) is in the summary only when not 0.
     """
 
     config: RunConfig

@@ -22,8 +22,7 @@ def execute(
     ``partial_root`` (a results folder) where it keeps finished pieces and finds those of an earlier,
     killed attempt (:mod:`sparsernn.studies.partial`). Results depend on neither.
 
-    ``wall_s`` is this attempt's wall-clock time plus, for a run resumed from kept pieces, the time
-    the earlier attempts spent up to their last kept piece (``resumed_s``).
+    A resumed run's ``wall_s`` counts its earlier attempts (``resumed_s``, :mod:`sparsernn.studies.partial`).
 
     A user error (:class:`~sparsernn.errors.SparsernnError`, e.g. a diverging loss) or an unexpected
     exception marks the run ``failed`` with the reason, so a sweep goes on with the other runs.

@@ -23,8 +23,9 @@ from tqdm.auto import tqdm
 from sparsernn._registry import lookup, registry
 from sparsernn.data.registry import check_files
 from sparsernn.errors import ConfigError, SparsernnError
-from sparsernn.results import RunKey, prepare_root, run_dir, run_status, write_run
-from sparsernn.studies.config import RunConfig
+from sparsernn.results import prepare_root, run_dir, run_status, write_run
+from sparsernn.results.store import stored_protocol
+from sparsernn.studies.config import RunConfig, unique_runs
 from sparsernn.studies.loggers import check_loggers, log_run, swept_fields
 from sparsernn.studies.partial import discard
 from sparsernn.studies.pool import one_thread, pool
@@ -123,14 +124,6 @@ class SweepOutcome:
     log_failures: list[str] = field(default_factory=list)
 
 
-def unique_runs(configs: Sequence[RunConfig]) -> list[RunConfig]:
-    """Drop configs that describe the same run (same study, hash and seed), keeping the first."""
-    seen: dict[RunKey, RunConfig] = {}
-    for config in configs:
-        seen.setdefault(config.key, config)
-    return list(seen.values())
-
-
 def _split(
     root: str | Path, configs: Sequence[RunConfig], retry_failed: bool
 ) -> tuple[list[RunConfig], int, list[str]]:
@@ -163,12 +156,11 @@ def check_protocols(root: str | Path, configs: Sequence[RunConfig]) -> None:
     another protocol (a study name used again): one study's reports read all its runs as one protocol's."""
     for study in sorted({c.study for c in configs}):
         mine = sorted({c.protocol for c in configs if c.study == study})
-        first = min((Path(root) / study).glob("*/seed_*/config.json"), default=None)  # one run tells
-        stored = None if first is None else json.loads(first.read_text()).get("protocol")
+        stored = stored_protocol(root, study)
         if stored is not None and stored not in mine:
             raise ConfigError(
-                f"study {study!r} in {root} already holds runs of protocol {stored!r} ({first.parent}); "
-                f"this recipe runs {', '.join(map(repr, mine))}: give it another study name or results folder"
+                f"study {study!r} in {root} already holds runs of protocol {stored!r}; this recipe runs "
+                f"{', '.join(map(repr, mine))}: give it another study name or results folder"
             )
 
 

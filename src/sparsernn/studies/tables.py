@@ -89,7 +89,7 @@ def varying_columns(runs: pd.DataFrame) -> list[str]:
     return [c for c in config if with_defaults(runs[c]).map(str).nunique() > 1]
 
 
-MAX_SLUG = 80  # characters of a label in a file name (file systems allow 255 bytes per name)
+MAX_SLUG = 80  # ASCII characters of a label in a file name (file systems allow 255 bytes per name)
 
 
 def slug(text: str) -> str:
@@ -104,7 +104,7 @@ def slug(text: str) -> str:
     >>> len(slug(long)), slug(long) != slug(long + "5")
     (80, True)
     """
-    safe = re.sub(r"[^\w.=-]+", "_", text)
+    safe = re.sub(r"[^\w.=-]+", "_", text, flags=re.ASCII)  # one byte per character
     if len(safe) <= MAX_SLUG:
         return safe
     digest = hashlib.sha256(text.encode()).hexdigest()[:10]
