@@ -84,6 +84,39 @@ def test_early_stopping_stops(tmp_path):
     assert len(history) == 2 and seen == [1, 2]  # epoch 2 is the first without a 10-point gain: stop
 
 
+def test_every_callback_runs_in_the_epoch_that_stops():
+    seen = []
+    stop = early_stopping(patience=1, metric="loss", mode="min", min_delta=10.0)
+    _, history = _run(0, epochs=10, callbacks=[stop, lambda e, m: seen.append(e)])
+    assert len(history) == 2 and seen == [1, 2]  # the callback after the one that stops still sees epoch 2
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (
+            {"clip": -1.0},
+            r"clip must be a finite number > 0 \(or None: no clipping\), got -1.0",
+        ),  # flips gradients
+        ({"clip": 0.0}, "clip must be a finite number > 0"),
+        ({"epochs": -3}, "epochs must be >= 0, got -3"),
+    ],
+)
+def test_bad_clip_or_epochs_are_refused(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        _run(0, **{"epochs": 1, **kwargs})
+
+
+def test_early_stopping_needs_patience_and_its_metric():
+    with pytest.raises(ValueError, match="patience must be an integer >= 1"):
+        early_stopping(patience=0)
+    stop = early_stopping(patience=2)
+    with pytest.raises(
+        ValueError, match="watches 'accuracy', which epoch 1 did not report \\(it has: epoch, train_loss\\)"
+    ):
+        stop(1, {"epoch": 1, "train_loss": 0.5})
+
+
 def test_checkpoint_callback_saves_the_trained_model(tmp_path):
     path = tmp_path / "ckpt.safetensors"
     with torch_seeded(0):

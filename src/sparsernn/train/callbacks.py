@@ -53,10 +53,17 @@ def early_stopping(
     """
     if mode not in ("max", "min"):
         raise ValueError(f"mode must be 'max' or 'min', got {mode!r}")
+    if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
+        raise ValueError(f"patience must be an integer >= 1 (epochs without improvement), got {patience!r}")
     sign = 1.0 if mode == "max" else -1.0
     state = {"best": -math.inf, "stale": 0}
 
     def check(epoch: int, metrics: dict[str, float]) -> bool:
+        if metric not in metrics:
+            raise ValueError(
+                f"early_stopping watches {metric!r}, which epoch {epoch} did not report (it has: "
+                f"{', '.join(sorted(metrics))}); evaluate each epoch (fit's eval_batches) or name another metric"
+            )
         value = sign * float(metrics[metric])
         if value > state["best"] + min_delta:
             state["best"], state["stale"] = value, 0

@@ -44,6 +44,14 @@ def _logits(model: nn.Module, batch: Batch) -> torch.Tensor:
     return model(batch.x, batch.lengths)  # (B, C)
 
 
+def check_clip(clip: float | None) -> float | None:
+    """``clip`` if it is None (no clipping) or a finite number > 0, else ConfigError: a negative
+    gradient-norm limit flips every gradient (torch does not refuse it), 0 zeroes them."""
+    if clip is not None and (isinstance(clip, bool) or not math.isfinite(clip) or clip <= 0):
+        raise ConfigError(f"clip must be a finite number > 0 (or None: no clipping), got {clip!r}")
+    return clip
+
+
 def train_epoch(
     model: nn.Module,
     batches: Iterable[Batch],
@@ -54,6 +62,7 @@ def train_epoch(
     desc: str = "train",
 ) -> float:
     """One pass of optimizer steps; returns the mean training loss. Masks are re-applied after each step."""
+    check_clip(clip)
     model.train()
     total, count = 0.0, 0
     # Wrap only when shown: tqdm calls iter() on its iterable at construction, which would start (and
@@ -117,6 +126,9 @@ def fit(
     >>> [sorted(h) for h in history][0]
     ['accuracy', 'epoch', 'loss', 'train_loss']
     """
+    check_clip(clip)
+    if epochs < 0:
+        raise ConfigError(f"epochs must be >= 0, got {epochs}")
     history = []
     bar = tqdm(range(first_epoch, first_epoch + epochs), desc=desc, leave=False, disable=not progress)
     for epoch in bar:
@@ -126,6 +138,7 @@ def fit(
             metrics.update(evaluate(model, eval_batches))
             bar.set_postfix(accuracy=f"{metrics['accuracy']:.3f}")
         history.append(metrics)
-        if any(callback(epoch, metrics) for callback in callbacks):
+        stops = [callback(epoch, metrics) for callback in callbacks]  # every one, even after a stop
+        if any(stops):
             break
     return history

@@ -34,7 +34,7 @@ from sparsernn.data.batch import Batch
 from sparsernn.errors import ConfigError, SparsernnError
 from sparsernn.nn.graph_rnn import GraphClassifier
 from sparsernn.nn.wavefront import PackedModels
-from sparsernn.train.loop import make_optimizer
+from sparsernn.train.loop import check_clip, make_optimizer
 
 ManyCallback = Callable[[int, list[dict[str, float] | None]], None]
 """Called after every epoch with ``(epoch, metrics per model)``; None for diverged models."""
@@ -213,6 +213,7 @@ def fit_many(
     """
     if epochs < 0:
         raise ConfigError(f"epochs must be >= 0, got {epochs}")
+    check_clip(clip)
     models = list(models)
     packed = PackedModels(models, block=block)
     opt = make_optimizer(optimizer, packed.parameters(), lr=lr, weight_decay=weight_decay, momentum=momentum)
