@@ -49,6 +49,13 @@ def test_an_undefined_accuracy_counts_as_a_drop():
     assert knee(_path([0.9, 0.9, 0.9, 0.9, 0.9], test=[0.9, NAN, 0.9, 0.9, 0.9]), 5, on="test") == 1
 
 
+def test_accuracies_in_percent_are_refused():
+    with pytest.raises(
+        ConfigError, match=r"val_acc holds 90.0; expected fractions in \[0, 1\] \(a percentage\? use 0.9\)"
+    ):
+        _path([90.0, 89.5, 80.0, 80.0, 80.0])
+
+
 def test_an_undefined_dense_accuracy_is_an_error():
     with pytest.raises(ConfigError, match="dense accuracy is undefined"):
         _path([NAN, 0.9, 0.9, 0.9, 0.9])

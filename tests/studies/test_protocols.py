@@ -81,6 +81,37 @@ def test_iterative_tables_have_one_row_per_level_layer_view(tmp_path):
     assert summary["final_density"] == pytest.approx(0.2, abs=0.01)
 
 
+def test_iterative_dense_accuracy_is_the_dense_model_s_even_when_the_first_level_prunes():
+    (config,) = _configs(
+        protocol="iterative_pruning",
+        model={"cell": "gru", "hidden_size": 6},
+        params={"densities": [0.05], "finetune_epochs": 0, "views": ["hh"], "gates": ["stack"]},
+    )
+    result = execute(config)
+    assert result.status == "ok", result.reason
+    dense = [r for r in result.rows if r["phase"] == "dense"][-1]["values"][
+        "accuracy"
+    ]  # its last epoch, on test
+    assert result.summary["dense_accuracy"] == dense
+    assert (
+        result.summary["accuracies"][0]
+        == next(r for r in result.rows if r["phase"] == "finetuned")["values"]["accuracy"]
+    )
+
+
+@pytest.mark.parametrize("protocol", ["train", "iterative_pruning", "darji_pruning"])
+def test_a_global_only_criterion_with_layer_scope_is_refused_by_the_recipe(protocol):
+    from sparsernn.errors import ConfigError
+
+    params = {"criterion": "ramanujan_guard", "scope": "layer"}
+    with pytest.raises(
+        ConfigError,
+        match=r"params\.criterion: ramanujan_guard splits one global budget; expected scope: global",
+    ):
+        _configs(protocol=protocol, params=params)
+    _configs(protocol=protocol, params={**params, "scope": "global"})  # accepted
+
+
 def test_darji_pruning_protocol_records_every_kind_and_level():
     (config,) = _configs(
         protocol="darji_pruning",

@@ -68,10 +68,13 @@ class PruningPath:
                 f"levels must be >= 2 fractions in (0, 1], strictly decreasing; got {self.levels}"
             )
         for name in ("val_acc", "test_acc"):
-            if len(getattr(self, name)) != n:
-                raise ConfigError(
-                    f"{name} holds {len(getattr(self, name))} values; expected one per level ({n})"
-                )
+            values = getattr(self, name)
+            if len(values) != n:
+                raise ConfigError(f"{name} holds {len(values)} values; expected one per level ({n})")
+            outside = next((v for v in values if math.isfinite(v) and not 0 <= v <= 1), None)
+            if outside is not None:  # a knee's delta is in points of a fraction: percentages would mislead it
+                hint = f" (a percentage? use {outside / 100:g})" if 1 < outside <= 100 else ""
+                raise ConfigError(f"{name} holds {outside!r}; expected fractions in [0, 1]{hint}")
         if any(math.isnan(acc[0]) for acc in (self.val_acc, self.test_acc)):
             raise ConfigError(
                 f"the dense accuracy is undefined (val {self.val_acc[0]}, test {self.test_acc[0]}); "

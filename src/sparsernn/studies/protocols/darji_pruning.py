@@ -28,11 +28,11 @@ from torch.utils.data import DataLoader
 
 from sparsernn import prune
 from sparsernn._seed import torch_seeded
-from sparsernn.studies.config import MAX_EPOCHS, RunConfig, Section
+from sparsernn.studies.config import MAX_EPOCHS, RunConfig
 from sparsernn.studies.partial import Partial
 from sparsernn.studies.pool import map_ordered
 from sparsernn.studies.protocols.common import Loaders, make_loaders, make_model, save_model, train
-from sparsernn.studies.protocols.pruning import Criterion, prune_masks
+from sparsernn.studies.protocols.pruning import Criterion, PruningParams, prune_masks
 from sparsernn.studies.recorder import Recorder
 from sparsernn.train import evaluate
 
@@ -40,7 +40,7 @@ MAX_LEVELS = 1_000  # sparsity levels per run (each is a prune-and-recover job)
 DEFAULT_SPARSITIES = tuple(round(0.1 * k, 1) for k in range(1, 11))
 
 
-class DarjiPruningParams(Section):
+class DarjiPruningParams(PruningParams):
     """Weight kinds, sparsity levels (fractions removed), pruning criterion, retraining epochs, recovery
     tolerance."""
 

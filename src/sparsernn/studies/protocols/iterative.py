@@ -23,9 +23,9 @@ from sparsernn import prune
 from sparsernn._seed import torch_seeded
 from sparsernn.analysis import layer_expansions
 from sparsernn.nn import sparse_modules
-from sparsernn.studies.config import MAX_EPOCHS, RunConfig, Section
+from sparsernn.studies.config import MAX_EPOCHS, RunConfig
 from sparsernn.studies.protocols.common import make_loaders, make_model, save_model, train
-from sparsernn.studies.protocols.pruning import Criterion, prune_masks
+from sparsernn.studies.protocols.pruning import Criterion, PruningParams, prune_masks
 from sparsernn.studies.protocols.robustness import Robustness, noisy_test_sets
 from sparsernn.studies.recorder import Recorder
 from sparsernn.train import evaluate
@@ -34,7 +34,7 @@ MAX_LEVELS = 1_000  # pruning levels per run (each is a fine-tuning and a full e
 DEFAULT_DENSITIES = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05, 0.02, 0.01)
 
 
-class IterativeParams(Section):
+class IterativeParams(PruningParams):
     """Levels are remaining-edge fractions q (densities), strictly decreasing, in (0, 1]; ``criterion``
     names the pruning criterion of :mod:`sparsernn.prune` (``magnitude``, ``random``, ...)."""
 
@@ -121,6 +121,7 @@ def run(config: RunConfig, params: IterativeParams, recorder: Recorder) -> dict[
         noisy = noisy_test_sets(config, params.robustness, loaders.test) if params.robustness else {}
         model = make_model(config, loaders.splits)
         train(config, model, loaders, recorder, log_as={"phase": "dense"})
+        dense_accuracy = evaluate(model, loaders.test)["accuracy"]  # before any level (the first may be < 1)
         accuracies, frozen = [], frozenset()
         for q in params.densities:
             if q < 1.0:
@@ -139,7 +140,7 @@ def run(config: RunConfig, params: IterativeParams, recorder: Recorder) -> dict[
     if params.save_model:
         save_model(recorder, model, config)
     return {
-        "dense_accuracy": accuracies[0],
+        "dense_accuracy": dense_accuracy,
         "final_accuracy": accuracies[-1],
         "final_density": model.rnn.density(),
         "densities": list(params.densities),

@@ -8,14 +8,14 @@ from pydantic import Field
 
 from sparsernn import prune
 from sparsernn._seed import torch_seeded
-from sparsernn.studies.config import MAX_EPOCHS, RunConfig, Section
+from sparsernn.studies.config import MAX_EPOCHS, RunConfig
 from sparsernn.studies.protocols.common import make_loaders, make_model, save_model, train
-from sparsernn.studies.protocols.pruning import Criterion, prune_masks
+from sparsernn.studies.protocols.pruning import Criterion, PruningParams, prune_masks
 from sparsernn.studies.recorder import Recorder
 from sparsernn.train import evaluate
 
 
-class TrainParams(Section):
+class TrainParams(PruningParams):
     """One-shot pruning after training by ``criterion``: ``sparsity`` 0 means no pruning."""
 
     sparsity: float = Field(default=0.0, ge=0.0, le=1.0)
