@@ -12,6 +12,11 @@ the run's :class:`~sparsernn.studies.partial.Partial` folder, so a killed run re
 
 ``criterion`` (default ``magnitude``, the study's) names another pruning criterion of
 :mod:`sparsernn.prune` (e.g. ``random``, the control at the same density), with the same threshold rule.
+
+Every accuracy it records is a **test** accuracy, as the thesis reports them, and so are the
+``safe_sparsity_*`` and ``recovered_sparsity_*`` levels of its summary: a faithful reproduction of the
+thesis' numbers (it has no validation split), not a decision to build on. The controlled protocol
+(:mod:`~sparsernn.studies.protocols.controlled`) decides on a validation split instead.
 """
 
 from __future__ import annotations
