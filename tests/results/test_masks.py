@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+
+import numpy as np
 import pytest
 import torch
 
@@ -69,3 +73,33 @@ def test_only_2d_bool_masks_are_packed():
         pack_masks({("p", 0.5): {"w": torch.ones(3, 3)}})
     with pytest.raises(MaskError, match="1-D"):
         pack_masks({("p", 0.5): {"w": torch.ones(3, dtype=torch.bool)}})
+
+
+def _edited(data: bytes, **changes) -> bytes:
+    """The masks file ``data`` with some of its arrays replaced."""
+    with np.load(io.BytesIO(data)) as archive:
+        arrays = {name: archive[name] for name in archive.files} | changes
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def test_a_table_that_does_not_fit_its_bits_is_refused_not_padded():
+    data = pack_masks(_masks())
+    with np.load(io.BytesIO(data)) as archive:
+        bits, start, shape = archive["bits"], archive["start"], archive["shape"]
+    for changes in (
+        {"bits": bits[: len(bits) // 2]},  # np.unpackbits(count=...) would pad with pruned entries
+        {"start": start[:-1]},
+        {"shape": shape * 10**6},  # a huge allocation from a tiny file
+    ):
+        with pytest.raises(DataError, match="table of shapes and offsets does not fit its bits"):
+            unpack_masks(_edited(data, **changes))
+
+
+@pytest.mark.parametrize("position", range(0, 400, 7))
+def test_any_damaged_byte_gives_masks_or_a_data_error(position):
+    data = bytearray(pack_masks(_masks()))
+    data[position % len(data)] ^= 0xFF
+    with contextlib.suppress(DataError):  # a byte of a zip header may change nothing
+        unpack_masks(bytes(data))

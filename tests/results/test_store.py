@@ -66,6 +66,56 @@ def test_incomplete_folder_is_not_complete_and_is_redone(tmp_path):
     assert len(load(tmp_path)) == 1
 
 
+@pytest.mark.parametrize("damage", ["{not json", "[1, 2]", ""])
+def test_a_summary_that_cannot_be_read_is_unfinished_everywhere(tmp_path, damage):
+    write_run(tmp_path, _result(seed=0))
+    damaged = write_run(tmp_path, _result(seed=1))
+    (damaged / "summary.json").write_text(damage)
+    assert run_status(tmp_path, _result(seed=1).config) is None  # the sweep redoes it
+    assert complete_runs(tmp_path) == [run_dir(tmp_path, _result(seed=0).config)]
+    runs = load(tmp_path)
+    assert list(runs["seed"]) == [0]  # and no report counts it as an ok run
+    assert set(load_metrics(tmp_path)["run"]) == set(runs["run"])
+
+
+@pytest.mark.parametrize(
+    ("name", "damage", "message"),
+    [
+        ("config.json", None, "config.json is missing"),
+        ("config.json", "{oops", "config.json is damaged"),
+        ("config.json", "[1]", "config.json holds no mapping"),
+        ("metrics.jsonl", None, "metrics.jsonl is missing"),
+        ("metrics.jsonl", '{"epoch": 1}\n', "metrics.jsonl:1: not a metric row"),
+    ],
+)
+def test_a_damaged_finished_run_is_one_line_naming_its_file(tmp_path, name, damage, message):
+    folder = write_run(tmp_path, _result())
+    if damage is None:
+        (folder / name).unlink()
+    else:
+        (folder / name).write_text(damage)
+    with pytest.raises(DataError, match=re.escape(message)) as caught:
+        load_metrics(tmp_path) if name == "metrics.jsonl" else load(tmp_path)
+    assert str(folder) in str(caught.value) and "delete that run folder" in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_run_redone_over_its_old_folder_loses_the_old_summary_first(tmp_path, monkeypatch):
+    """A kill while the old folder is removed leaves no folder that reads as a finished run."""
+    import shutil
+
+    folder = write_run(tmp_path, _result(status="failed"))
+
+    def killed(path, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(shutil, "rmtree", killed)
+    with pytest.raises(KeyboardInterrupt):
+        write_run(tmp_path, _result())
+    assert run_status(tmp_path, _result().config) is None and complete_runs(tmp_path) == []
+    assert folder.exists()  # the rest stays until the run is written again
+
+
 def test_failed_runs_are_finished_not_redone_unless_retried(tmp_path):
     result = _result(status="failed")
     write_run(tmp_path, result)

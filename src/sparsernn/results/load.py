@@ -11,7 +11,7 @@ import pandas as pd
 
 from sparsernn.errors import DataError
 from sparsernn.results.records import RunKey
-from sparsernn.results.store import SUMMARY, complete_runs, read_config, read_summary
+from sparsernn.results.store import REDO, SUMMARY, complete_runs, read_config, read_summary
 
 
 def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -139,12 +139,18 @@ def _run_row(folder: Path) -> dict[str, Any]:
 
 
 def _metric_rows(folder: Path) -> list[dict[str, Any]]:
-    records = []
-    with open(folder / "metrics.jsonl") as handle:
-        for line in handle:
+    path, records = folder / "metrics.jsonl", []
+    try:
+        lines = path.read_text().splitlines()
+    except FileNotFoundError:
+        raise DataError(f"run folder {folder}: metrics.jsonl is missing; {REDO}") from None
+    for number, line in enumerate(lines, start=1):
+        try:
             row = json.loads(line)
             values = row.pop("values")
             records += [{**row, "name": name, "value": value} for name, value in values.items()]
+        except (json.JSONDecodeError, AttributeError, KeyError, TypeError):
+            raise DataError(f"{path}:{number}: not a metric row; {REDO}") from None
     return records
 
 

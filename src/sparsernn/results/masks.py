@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -78,6 +79,27 @@ def pack_masks(masks: Mapping[tuple[str, float], Mapping[str, torch.Tensor]]) ->
     return buffer.getvalue()
 
 
+def _check_table(table: dict[str, np.ndarray]) -> None:
+    """DataError unless the arrays of a masks file agree: one entry per mask, each holding exactly the
+    bytes its shape needs (a damaged table must not give masks padded with pruned entries)."""
+    n = len(table["path"])
+    shape, start, bits = table["shape"], table["start"], table["bits"]
+    consistent = (
+        len(table["level"]) == len(table["param"]) == n
+        and shape.shape == (n, 2)
+        and start.shape == (n + 1,)
+        and np.issubdtype(shape.dtype, np.integer)
+        and np.issubdtype(start.dtype, np.integer)
+        and bits.ndim == 1
+        and bool((shape >= 0).all())
+        and int(start[0]) == 0
+        and int(start[-1]) == bits.size
+        and bool((np.diff(start) == (shape.prod(axis=1) + 7) // 8).all())
+    )
+    if not consistent:
+        raise DataError("masks file is damaged: its table of shapes and offsets does not fit its bits")
+
+
 def unpack_masks(data: bytes) -> dict[tuple[str, float], dict[str, torch.Tensor]]:
     """The masks of the bytes of a ``masks.npz`` file, as :func:`load_masks` returns them.
 
@@ -89,13 +111,14 @@ def unpack_masks(data: bytes) -> dict[tuple[str, float], dict[str, torch.Tensor]
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as archive:
             table = {name: archive[name] for name in _ARRAYS if name in archive.files}
-    except (OSError, ValueError, zipfile.BadZipFile) as error:
+    except (OSError, ValueError, EOFError, NotImplementedError, zipfile.BadZipFile, zlib.error) as error:
         raise DataError(
-            f"not a masks file ({error}); expected a NumPy archive written by pack_masks"
+            f"not a masks file ({type(error).__name__}: {error}); expected a NumPy archive written by pack_masks"
         ) from None
     missing = [name for name in _ARRAYS if name not in table]
     if missing:
         raise DataError(f"masks file lacks the arrays {', '.join(missing)}; expected {', '.join(_ARRAYS)}")
+    _check_table(table)
     masks: dict[tuple[str, float], dict[str, torch.Tensor]] = {}
     for i, (path, level, name) in enumerate(zip(table["path"], table["level"], table["param"], strict=True)):
         rows, cols = (int(n) for n in table["shape"][i])

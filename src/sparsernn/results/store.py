@@ -22,7 +22,7 @@ from typing import Any
 
 from sparsernn import __version__
 from sparsernn._io import write_atomic
-from sparsernn.errors import ConfigError
+from sparsernn.errors import ConfigError, DataError
 from sparsernn.results.records import Keyed, Recordable, RunKey, RunRecord, key_of, record_of
 
 SUMMARY = "summary.json"
@@ -39,9 +39,10 @@ def read_summary(folder: Path) -> dict[str, Any] | None:
     if not path.is_file():
         return None
     try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
+        summary = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
         return None  # cannot happen for files written by write_atomic; treat as incomplete
+    return summary if isinstance(summary, dict) else None
 
 
 def prepare_root(root: str | Path) -> Path:
@@ -99,8 +100,10 @@ def write_run(root: str | Path, run: RunRecord | Recordable) -> Path:
     returns the folder."""
     record = record_of(run)
     folder = record.key.folder(root)
-    if folder.exists():
-        shutil.rmtree(folder)  # remains of an interrupted write (or a failed run being redone)
+    if folder.exists():  # remains of an interrupted write (or a failed run being redone)
+        (folder / SUMMARY).unlink(missing_ok=True)  # first: a kill during the removal leaves no run
+        _fsync_dir(folder)
+        shutil.rmtree(folder)
     folder.mkdir(parents=True)
     write_atomic(folder / "config.json", _json({**record.config, "hash": record.key.hash}))
     lines = "".join(json.dumps(row, sort_keys=True) + "\n" for row in record.rows)
@@ -122,19 +125,44 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def complete_runs(root: str | Path) -> list[Path]:
-    """Folders of all finished runs under ``root``, ok or failed (sorted; the summary holds the status)."""
-    return sorted(p.parent for p in Path(root).glob(f"*/*/seed_*/{SUMMARY}"))
+    """Folders of all finished runs under ``root``, ok or failed (sorted; the summary holds the status).
+
+    A folder whose summary cannot be read is not finished (:func:`read_summary`), as the sweep sees it.
+    """
+    folders = sorted(p.parent for p in Path(root).glob(f"*/*/seed_*/{SUMMARY}"))
+    return [folder for folder in folders if read_summary(folder) is not None]
+
+
+#: What to do about a damaged run folder, which the store still counts as finished.
+REDO = "delete that run folder and run its recipe again"
+
+
+def read_json(path: Path) -> Any:
+    """The JSON data of a file in a run folder; DataError naming the file when it is missing or damaged."""
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise DataError(f"run folder {path.parent}: {path.name} is missing; {REDO}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise DataError(f"run folder {path.parent}: {path.name} is damaged ({error}); {REDO}") from None
 
 
 def read_config(folder: Path) -> dict[str, Any]:
     """The ``config.json`` of a run folder (the config as JSON data, with its ``hash``)."""
-    return json.loads((folder / "config.json").read_text())
+    config = read_json(folder / "config.json")
+    if not isinstance(config, dict):
+        raise DataError(f"run folder {folder}: config.json holds no mapping; {REDO}")
+    return config
 
 
 def stored_protocol(root: str | Path, study: str) -> str | None:
-    """The protocol of the runs of ``study`` under ``root`` (read from one run), or None if it has none."""
-    first = min(Path(root).glob(f"{study}/*/seed_*/config.json"), default=None)
-    return None if first is None else read_config(first.parent).get("protocol")
+    """The protocol of the runs of ``study`` under ``root`` (read from its first readable run), or None."""
+    for path in sorted(Path(root).glob(f"{study}/*/seed_*/config.json")):
+        try:
+            return read_config(path.parent).get("protocol")
+        except DataError:  # a damaged folder: the sweep redoes it; another run tells the protocol
+            continue
+    return None
 
 
 def finished_runs(root: str | Path) -> dict[RunKey, Path]:
