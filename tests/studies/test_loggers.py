@@ -167,6 +167,20 @@ def test_every_metric_reaches_mlflow_read_back_from_the_local_store(swept_run):
             assert [m.value for m in history if m.step == step] == [pytest.approx(value, rel=1e-12)]
 
 
+def test_mlflow_gets_an_infinite_value_as_nan_not_as_a_huge_number(swept_run, monkeypatch):
+    tracking = pytest.importorskip("mlflow.tracking")
+    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
+    root = swept_run[0]
+    plain = _record()
+    rows = [*plain.rows, {"phase": "expansion", "level": 0.5, "values": {"delta_s": float("-inf")}}]
+    record = RunRecord(RunKey("inf", "0123456789ab", 0), plain.config, plain.summary, rows)  # its own study
+    assert log_run(root, ["mlflow"], record) == []
+    client = tracking.MlflowClient(tracking_uri=mlflow_uri(root / TRACKERS_FOLDER / "mlflow"))
+    (found,) = client.search_runs([client.get_experiment_by_name("inf").experiment_id])
+    (metric,) = client.get_metric_history(found.info.run_id, "delta_s/phase:expansion/level:0.5")
+    assert math.isnan(metric.value)
+
+
 def test_a_redone_run_replaces_its_tracker_run(swept_run, monkeypatch):
     pytest.importorskip("tensorboard")
     pytest.importorskip("mlflow")

@@ -18,7 +18,9 @@ no study can be named: study names start with a letter or digit):
   ``<study>/<hash>/seed_<k>/``; browse with ``tensorboard --logdir <results>/_trackers/tensorboard``.
 - ``mlflow`` (extra ``sparsernn[mlflow]``): a local SQLite store ``mlflow.db``, one experiment per
   study, one MLflow run per study run named ``<hash>/seed_<k>``; browse with
-  ``mlflow ui --backend-store-uri sqlite:///<results>/_trackers/mlflow/mlflow.db``.
+  ``mlflow ui --backend-store-uri sqlite:///<results>/_trackers/mlflow/mlflow.db``. MLflow cannot
+  store ±inf (it would keep ±1.8e308), so an infinite value (a weighted Δ_S of a layer with μ0 < 1) is
+  logged as NaN there; CSV and TensorBoard keep it.
 
 TensorBoard and MLflow take scalar series ``(tag, step, value)`` (:func:`points`): the tag is the
 metric name followed by the row's other index fields as ``key:value`` (``accuracy/phase:dense``);
@@ -207,7 +209,11 @@ def _write_mlflow(folder: Path, run: TrackedRun) -> None:
     run_id = mlflow_run.info.run_id
     params = [Param(_MLFLOW_NAME.sub("_", k), str(v)[:6000]) for k, v in run.params.items()]
     series = points(run.rows) + [(f"summary/{k}", 0, v) for k, v in run.summary.items()]
-    metrics = [Metric(_MLFLOW_NAME.sub("_", tag), value, 0, step) for tag, step, value in series]
+    # MLflow's store would keep ±inf as ±1.8e308, a number no run computed: they go in as NaN (undefined)
+    metrics = [
+        Metric(_MLFLOW_NAME.sub("_", tag), value if not math.isinf(value) else math.nan, 0, step)
+        for tag, step, value in series
+    ]
     for start in range(0, len(params), MLFLOW_PARAMS):
         client.log_batch(run_id, params=params[start : start + MLFLOW_PARAMS])
     for start in range(0, len(metrics), MLFLOW_METRICS):
