@@ -231,15 +231,18 @@ def recipes() -> None:
 @main.command()
 @click.argument("results", type=click.Path(file_okay=False, path_type=Path))
 @click.option(
-    "--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="Default: RESULTS/report."
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Default: RESULTS/report; with --publish, the report is written here only when --out is given.",
 )
 @click.option("--study", default=None, help="Only this study.")
 @click.option(
     "--publish",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Also copy summary.md, small PNGs and a compact runs.csv into this folder (e.g. docs/results/STUDY), "
-    "replacing an older publication (a report's sub-pages go to sibling folders); refused when the published "
+    help="Publish the report: summary.md, small PNGs and a compact runs.csv into this folder (e.g. docs/results/STUDY), "
+    "replacing an older publication and refusing a folder that holds anything else (a report's sub-pages go to sibling folders); refused when the published "
     "pages beside it would exceed 5 MB.",
 )
 @_user_errors
