@@ -56,6 +56,11 @@ def test_options_come_from_the_builder_or_what_it_passes_them_to():
     assert accepts_option("synthetic_speech", "snr_db") and not accepts_option("mnist1d", "snr_db")
     with pytest.raises(ConfigError, match="unknown option 'voice' for the synthetic speech corpus"):
         check_options("synthetic_speech", {"corpus": {"voice": "x"}})
+    with pytest.raises(
+        ConfigError, match="option corpus of dataset 'synthetic_speech': takes must be an integer"
+    ):
+        check_options("synthetic_speech", {"corpus": {"takes": 0}})  # its values too, not only its names
+    check_options("synthetic_speech", {"corpus": {"takes": 2}})
 
 
 def test_generated_datasets_have_nothing_to_prepare():

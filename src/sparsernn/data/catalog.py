@@ -59,6 +59,9 @@ class Dataset:
         passes its options on (None: the builder's own keywords).
     extra_options : tuple of str
         Options taken beyond those keywords (default None).
+    check_corpus : callable or None
+        ``check_corpus(corpus)``: ConfigError for bad values of the ``corpus`` option (the options of
+        the corpus ``prepare`` makes), so a recipe fails when it is checked, not in every run.
     tokens : bool
         Whether the items are token codes (an embedding reads them), not float signals.
     """
@@ -75,6 +78,7 @@ class Dataset:
     on_demand: bool = False
     options_of: Callable[[], Callable[..., Any]] | None = None
     extra_options: tuple[str, ...] = field(default=())
+    check_corpus: Callable[[Mapping[str, Any]], object] | None = None
     tokens: bool = False
 
     def where(self) -> tuple[Path | None, bool]:
@@ -219,6 +223,7 @@ CATALOG: Mapping[str, Dataset] = registry(
                 on_demand=True,
                 options_of=lambda: speech.build_speech_commands,  # it passes its options on
                 extra_options=("corpus", "words"),
+                check_corpus=synthetic_speech.check_corpus,
             ),
             Dataset(
                 "darji_reber",

@@ -154,6 +154,11 @@ def check_options(name: str, options: Mapping[str, Any]) -> str:
     if options.get("corpus") and dataset.prepare is not None:  # the options of the corpus it prepares
         accepted = keyword_names(dataset.prepare, "root")
         check_option_names(f"the {name.replace('_', ' ')} corpus", accepted, options["corpus"])
+        if dataset.check_corpus is not None:
+            try:
+                dataset.check_corpus(options["corpus"])
+            except ConfigError as error:
+                raise ConfigError(f"option corpus of dataset {name!r}: {error}") from None
     return name
 
 

@@ -34,7 +34,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +123,20 @@ def _check(options: dict[str, Any]) -> dict[str, Any]:
     manifest = {k: list(v) if isinstance(v, Sequence) else v for k, v in options.items()}
     manifest["noise_snr_db"] = [float(v) for v in manifest["noise_snr_db"]]
     return manifest | {"speed_jitter": float(options["speed_jitter"]), "version": FORMAT_VERSION}
+
+
+def check_corpus(corpus: Mapping[str, Any]) -> None:
+    """ConfigError for a bad value among the corpus options ``corpus`` (the rest at their defaults).
+
+    Examples
+    --------
+    >>> check_corpus({"takes": 2})
+    >>> check_corpus({"takes": 0})
+    Traceback (most recent call last):
+    ...
+    sparsernn.errors.ConfigError: takes must be an integer in 1..100, got 0
+    """
+    _check(_defaults() | dict(corpus))
 
 
 def default_root(**options: Any) -> Path:
