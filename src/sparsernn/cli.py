@@ -185,7 +185,9 @@ def run(
         from sparsernn.studies.plan import format_plan, plan_runs
         from sparsernn.studies.sweep import check_before_running
 
-        check_before_running(configs, results, backend=backend, loggers=log, retry_failed=retry_failed)
+        check_before_running(
+            configs, results, backend=backend, loggers=log, retry_failed=retry_failed, address=address
+        )
         click.echo(format_plan(plan_runs(parsed, configs, results), results))
         return
     _print_data_folders(configs)

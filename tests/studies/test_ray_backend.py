@@ -168,6 +168,8 @@ def test_missing_ray_is_a_config_error(monkeypatch, tmp_path):
     [
         ({"workers": 0}, "workers"),
         ({"num_cpus_per_run": 0}, "num_cpus_per_run"),
+        ({"num_cpus_per_run": float("inf")}, "num_cpus_per_run"),  # overflowed Ray's CPU count
+        ({"num_gpus_per_run": float("nan")}, "num_gpus_per_run"),
         ({"num_gpus_per_run": -1}, "num_gpus_per_run"),
         ({"max_retries": -1}, "max_retries"),
         ({"max_retries": 1.5}, "max_retries"),
@@ -176,6 +178,18 @@ def test_missing_ray_is_a_config_error(monkeypatch, tmp_path):
 def test_invalid_options_are_config_errors(options, field):
     with pytest.raises(ConfigError, match=field):
         run_ray([make_config({"study": "s"})], lambda result: None, **options)
+
+
+def test_a_local_ray_instance_checks_this_machine_s_data_files_before_it_starts(tmp_path, monkeypatch):
+    from sparsernn.errors import DataError
+
+    config = make_config(
+        {"study": "s", "data": {"name": "fashion_mnist", "options": {"root": str(tmp_path / "none")}}}
+    )
+    monkeypatch.setattr(ray_backend, "run_ray", lambda *a, **k: pytest.fail("Ray started"))
+    with pytest.raises(DataError, match="fashion_mnist"):
+        run_sweep([config], tmp_path / "results", backend="ray", progress=False)
+    assert not (tmp_path / "results").exists() and not ray.is_initialized()
 
 
 def test_crashed_run_result_names_the_reason():

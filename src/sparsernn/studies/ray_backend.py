@@ -48,10 +48,18 @@ def _import_ray() -> ModuleType:
 def _check_options(workers: int, num_cpus_per_run: float, num_gpus_per_run: float, max_retries: int) -> None:
     if not isinstance(workers, int) or workers < 1:
         raise ConfigError(f"workers must be an integer ≥ 1, got {workers!r}")
-    if not (isinstance(num_cpus_per_run, int | float) and num_cpus_per_run > 0):
-        raise ConfigError(f"num_cpus_per_run must be a number > 0, got {num_cpus_per_run!r}")
-    if not (isinstance(num_gpus_per_run, int | float) and num_gpus_per_run >= 0):
-        raise ConfigError(f"num_gpus_per_run must be a number ≥ 0, got {num_gpus_per_run!r}")
+    if not (
+        isinstance(num_cpus_per_run, int | float) and math.isfinite(num_cpus_per_run) and num_cpus_per_run > 0
+    ):
+        raise ConfigError(
+            f"num_cpus_per_run (--cpus-per-run) must be a finite number > 0, got {num_cpus_per_run!r}"
+        )
+    if not (
+        isinstance(num_gpus_per_run, int | float)
+        and math.isfinite(num_gpus_per_run)
+        and num_gpus_per_run >= 0
+    ):
+        raise ConfigError(f"num_gpus_per_run must be a finite number ≥ 0, got {num_gpus_per_run!r}")
     if not isinstance(max_retries, int) or max_retries < 0:
         raise ConfigError(f"max_retries must be an integer ≥ 0, got {max_retries!r}")
 

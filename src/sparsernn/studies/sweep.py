@@ -164,14 +164,20 @@ def check_protocols(root: str | Path, configs: Sequence[RunConfig]) -> None:
             )
 
 
+def _on_this_machine(backend: str, address: str | None) -> bool:
+    """Whether the runs read this machine's files: the local backend, or a Ray instance started here
+    (no ``address``); a Ray cluster's nodes hold their own."""
+    return backend == "local" or (backend == "ray" and address is None)
+
+
 def _preflight(
-    configs: Sequence[RunConfig], pending: Sequence[RunConfig], backend: str, loggers: str | Sequence[str]
+    configs: Sequence[RunConfig], pending: Sequence[RunConfig], here: bool, loggers: str | Sequence[str]
 ) -> tuple[str, ...]:
-    """The trackers (names and packages) of every run and, on the local backend, the data files of the
-    runs to run (a Ray cluster's nodes hold their own); returns the tracker names."""
+    """The trackers (names and packages) of every run and, when the runs read this machine's files
+    (``here``), the data files of the runs to run; returns the tracker names."""
     loggers = [loggers] if isinstance(loggers, str) else list(loggers)
     names = check_loggers([*loggers, *(name for config in configs for name in config.log)])
-    if backend == "local":
+    if here:
         check_data(pending)
     return names
 
@@ -183,12 +189,14 @@ def check_before_running(
     backend: str = "local",
     loggers: str | Sequence[str] = (),
     retry_failed: bool = False,
+    address: str | None = None,
 ) -> None:
     """What :func:`run_sweep` checks before the first run, without running or writing anything
     (``sparsernn run --dry-run``): trackers, and the data files of the runs it would run."""
     configs = unique_runs(configs)
     check_protocols(root, configs)
-    _preflight(configs, _split(root, configs, retry_failed)[0], backend, loggers)
+    here = _on_this_machine(backend, address)
+    _preflight(configs, _split(root, configs, retry_failed)[0], here, loggers)
 
 
 def _first_line(reason: str) -> str:
@@ -212,8 +220,9 @@ def run_sweep(
     ``retry_failed``. The results folder is created and checked for writing before anything runs.
 
     Each finished run also goes to the trackers named in ``loggers`` and in the configs' ``log``
-    (``sparsernn.studies.loggers``), whose packages are checked before anything runs. On the local
-    backend the data files of the runs to run are checked too (a run never downloads): data a recipe
+    (``sparsernn.studies.loggers``), whose packages are checked before anything runs. When the runs read
+    this machine's files (the local backend, or Ray without ``address``) the data files of the runs to
+    run are checked too (a run never downloads): data a recipe
     asks to download (``download: true``) is fetched once, before the first run; any other missing
     data set stops the sweep before the first run, naming the ``sparsernn data prepare`` command.
     """
@@ -225,10 +234,11 @@ def run_sweep(
     configs = unique_runs(configs)
     check_protocols(root, configs)
     pending, skipped, failures = _split(root, configs, retry_failed)
-    names = _preflight(configs, pending, backend, loggers)
+    here = _on_this_machine(backend, options.get("address"))
+    names = _preflight(configs, pending, here, loggers)
     swept = swept_fields(c.model_dump(mode="json", exclude={"study", "log"}) for c in configs)
     prepare_root(root)
-    if backend == "local":
+    if here:
         check_data(pending, fetch=True)  # downloads what the runs ask for, once, before they start
     failed_before = len(failures)
     counts, log_failures = {"ok": 0, "failed": 0}, []
