@@ -54,9 +54,9 @@ class MaskedWeight(torch.autograd.Function):
     @staticmethod
     def backward(ctx: torch.autograd.function.FunctionCtx, grad: Tensor) -> tuple[Tensor, None]:
         (bits,) = ctx.saved_tensors
-        # Through the Function again, not the bare bit-AND (which autograd cannot differentiate): under
-        # create_graph (Hessian-vector products, gradient penalties) the gradient then keeps its graph.
-        return MaskedWeight.apply(grad, bits), None
+        if torch.is_grad_enabled():  # create_graph (Hessian-vector products, gradient penalties): through
+            return MaskedWeight.apply(grad, bits), None  # the Function again, so the gradient keeps its graph
+        return masked_and(grad, bits), None  # the usual backward: the bare bit-AND, no autograd overhead
 
 
 def mask_bits(mask: Tensor, weight: Tensor) -> Tensor | None:

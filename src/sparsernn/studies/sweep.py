@@ -171,10 +171,16 @@ def _on_this_machine(backend: str, address: str | None) -> bool:
 
 
 def _preflight(
-    configs: Sequence[RunConfig], pending: Sequence[RunConfig], here: bool, loggers: str | Sequence[str]
+    root: str | Path,
+    configs: Sequence[RunConfig],
+    pending: Sequence[RunConfig],
+    here: bool,
+    loggers: str | Sequence[str],
 ) -> tuple[str, ...]:
-    """The trackers (names and packages) of every run and, when the runs read this machine's files
-    (``here``), the data files of the runs to run; returns the tracker names."""
+    """The studies' protocols against the stored runs, the trackers (names and packages) of every run
+    and, when the runs read this machine's files (``here``), the data files of the runs to run; returns
+    the tracker names."""
+    check_protocols(root, configs)
     loggers = [loggers] if isinstance(loggers, str) else list(loggers)
     names = check_loggers([*loggers, *(name for config in configs for name in config.log)])
     if here:
@@ -194,9 +200,8 @@ def check_before_running(
     """What :func:`run_sweep` checks before the first run, without running or writing anything
     (``sparsernn run --dry-run``): trackers, and the data files of the runs it would run."""
     configs = unique_runs(configs)
-    check_protocols(root, configs)
     here = _on_this_machine(backend, address)
-    _preflight(configs, _split(root, configs, retry_failed)[0], here, loggers)
+    _preflight(root, configs, _split(root, configs, retry_failed)[0], here, loggers)
 
 
 def _first_line(reason: str) -> str:
@@ -232,10 +237,9 @@ def run_sweep(
     if backend in PREFLIGHT:
         PREFLIGHT[backend](workers=workers, **options)
     configs = unique_runs(configs)
-    check_protocols(root, configs)
     pending, skipped, failures = _split(root, configs, retry_failed)
     here = _on_this_machine(backend, options.get("address"))
-    names = _preflight(configs, pending, here, loggers)
+    names = _preflight(root, configs, pending, here, loggers)
     swept = swept_fields(c.model_dump(mode="json", exclude={"study", "log"}) for c in configs)
     prepare_root(root)
     if here:
